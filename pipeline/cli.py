@@ -1,0 +1,297 @@
+"""Command-line interface: a thin layer over the library.
+
+Exit codes: 0 success; 1 some articles failed; 2 bad usage or input (click's
+own usage errors included); 3 the database is locked by another process;
+4 the model/backend cannot be set up; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .backends import BackendError
+from .ingest import DEFAULT_MAX_BYTES, IngestError
+from .models import ModelNotAvailable
+from .prompts import DEFAULT_PROMPT, PromptError
+from .store import DEFAULT_DB, DatabaseError, DatabaseLocked
+
+EXIT_FAILED_ARTICLES = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_BACKEND = 4
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int) -> None:
+    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn known failures into one-line messages and distinct exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DatabaseLocked as exc:
+            fail(str(exc), EXIT_LOCKED)
+        except (DatabaseError, IngestError, PromptError) as exc:
+            fail(str(exc), EXIT_USAGE)
+        except (BackendError, ModelNotAvailable) as exc:
+            fail(str(exc), EXIT_BACKEND)
+        except KeyboardInterrupt:
+            err.print("Interrupted: finished articles are saved; rerun the same command to continue.")
+            sys.exit(130)
+
+    return wrapper
+
+
+# -- shared options -----------------------------------------------------------
+
+def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db",
+        "db_path",
+        default=DEFAULT_DB,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="DuckDB file holding articles, runs, model calls and events.",
+    )(func)
+
+
+def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--model",
+            default="local",
+            show_default=True,
+            help="Which model extracts: 'local' (embedded Qwen2.5-Coder-1.5B, offline), "
+            "'local/qwen2.5-0.5b' (smaller, faster), 'openai/<model>' (OpenAI, or any "
+            "OpenAI-compatible server with --base-url), or 'fake' (offline test double).",
+        ),
+        click.option(
+            "--base-url",
+            default=None,
+            help="URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp server), e.g. http://127.0.0.1:8000/v1.",
+        ),
+        click.option(
+            "--api-key-env",
+            default="OPENAI_API_KEY",
+            show_default=True,
+            help="Environment variable that holds the API key (the key itself is never stored).",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice(["json_schema", "tools", "json", "md_json"]),
+            default=None,
+            help="How structured output is requested from a remote server. Default: json_schema "
+            "for OpenAI, tools for other servers (most constrain tool calls with a grammar).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def prompt_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--prompt",
+        "prompt_name",
+        default=DEFAULT_PROMPT,
+        show_default=True,
+        help="Prompt name from prompts/ (e.g. default, naive) or a path to a prompt .md file.",
+    )(func)
+
+
+def _backend(model: str, base_url: str | None, api_key_env: str, mode: str | None):
+    from .backends import get_backend
+
+    return get_backend(model, base_url=base_url, api_key_env=api_key_env, mode=mode)
+
+
+# -- run-pipeline ---------------------------------------------------------------
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("folder", type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path))
+@db_option
+@model_options
+@prompt_option
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Extract at most this many articles.")
+@click.option("--force", is_flag=True, help="Extract again articles already done with this model and prompt.")
+@click.option(
+    "--published",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Publication date (YYYY-MM-DD) for articles that have none in published.json or front matter.",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Files larger than this are recorded as failed instead of read.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
+@handle_errors
+def run_pipeline_command(
+    folder: Path,
+    db_path: str,
+    model: str,
+    base_url: str | None,
+    api_key_env: str,
+    mode: str | None,
+    prompt_name: str,
+    limit: int | None,
+    force: bool,
+    published: Any,
+    max_bytes: int,
+    quiet: bool,
+) -> None:
+    """Extract conflict events from every article in FOLDER into a DuckDB file.
+
+    FOLDER is read recursively: .txt, .md (optional front matter: title,
+    published, url, source) and .html saved from the web. Publication dates
+    come from a published.json in each folder (file name -> YYYY-MM-DD), front
+    matter, or --published.
+
+    Articles already extracted with the same model and prompt are skipped, so
+    an interrupted run continues where it stopped. Query the results with SQL:
+
+        duckdb conflict_events.duckdb "SELECT * FROM latest_events"
+    """
+    from .prompts import load_prompt
+    from .runner import run_pipeline
+    from .store import Store
+
+    prompt = load_prompt(prompt_name)
+    default_published: date | None = published.date() if published else None
+    console = Console(stderr=True)
+    store = Store(db_path)  # open first: a locked file should fail before the model loads
+    try:
+        if not quiet:
+            console.print(f"Loading model [bold]{model}[/] ...", highlight=False)
+        backend = _backend(model, base_url, api_key_env, mode)
+        progress = Progress(
+            TextColumn("[bold]Extracting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("articles · {task.fields[events]} events · {task.fields[spa]} s/article"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet,
+        )
+        task_state: dict[str, Any] = {"events": 0, "done": 0, "seconds": 0.0}
+
+        def on_progress(kind: str, payload: Any) -> None:
+            if kind == "start":
+                task_state["task"] = progress.add_task("extract", total=payload["total"], events=0, spa="–")
+            elif kind == "article":
+                if payload.status == "skipped" or (payload.status == "failed" and payload.seconds == 0):
+                    if payload.status == "failed" and not quiet:
+                        console.print(f"[yellow]failed[/] {payload.file_name}: {payload.error}", highlight=False)
+                    return
+                task_state["done"] += 1
+                task_state["events"] += payload.n_events
+                task_state["seconds"] += payload.seconds
+                if payload.status == "failed" and not quiet:
+                    console.print(f"[yellow]failed[/] {payload.file_name}: {payload.error}", highlight=False)
+                progress.update(
+                    task_state["task"],
+                    advance=1,
+                    events=task_state["events"],
+                    spa=f"{task_state['seconds'] / task_state['done']:.1f}",
+                )
+
+        with progress:
+            summary = run_pipeline(
+                folder,
+                store,
+                backend,
+                prompt,
+                limit=limit,
+                force=force,
+                default_published=default_published,
+                max_bytes=max_bytes,
+                on_progress=on_progress,
+            )
+    finally:
+        store.close()
+    _print_summary(summary, backend.label, prompt.name, prompt.short_hash)
+    if summary.count("failed"):
+        sys.exit(EXIT_FAILED_ARTICLES)
+
+
+def _print_summary(summary: Any, model: str, prompt_name: str, prompt_hash: str) -> None:
+    out = Console()
+    table = Table(title=f"Run {summary.run_id[:12]} · {model} · prompt {prompt_name} ({prompt_hash})")
+    table.add_column("article")
+    table.add_column("status")
+    table.add_column("events", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("note", overflow="fold")
+    for o in summary.outcomes:
+        colour = {"ok": "green", "failed": "red", "skipped": "dim"}[o.status]
+        table.add_row(
+            o.file_name,
+            f"[{colour}]{o.status}[/]",
+            str(o.n_events),
+            f"{o.seconds:.1f}" if o.seconds else "",
+            o.error or "",
+        )
+    out.print(table)
+    spa = summary.seconds_per_article
+    out.print(
+        f"{summary.count('ok')} extracted, {summary.count('failed')} failed, {summary.count('skipped')} skipped; "
+        f"{summary.n_events} events; {summary.n_calls} model calls; "
+        f"{summary.prompt_tokens + summary.completion_tokens:,} tokens; "
+        + (f"{spa:.1f} s/article; " if spa is not None else "")
+        + f"{summary.seconds:.0f} s in all.",
+        highlight=False,
+    )
+    out.print(f"Events are in [bold]{Path(summary.db_path).resolve()}[/] (SELECT * FROM latest_events).", highlight=False)
+
+
+# -- export-events ---------------------------------------------------------------
+
+EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv"]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@db_option
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True,
+              help="jsonl: one codebook-shaped object per event; csv/parquet: flat columns; "
+              "acled-csv: ACLED's 31 columns in order.")
+@click.option("--run", "run_id", default=None, help="Export one run (id or unique prefix); default: the latest events of every article.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write; default: standard output (not for parquet).")
+@handle_errors
+def export_events_command(db_path: str, fmt: str, run_id: str | None, output: str | None) -> None:
+    """Export extracted events with the codebook's field names.
+
+    Every object carries an `article` key with the article's file name.
+    """
+    from .export import export_events
+    from .store import Store
+
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database; run `run-pipeline FOLDER --db {db_path}` first", EXIT_USAGE)
+    if fmt == "parquet" and not output:
+        fail("parquet needs --output FILE", EXIT_USAGE)
+    with Store(db_path) as store:
+        count = export_events(store, fmt, output, run_id)
+    if output:
+        err.print(f"Wrote {count} events to {output}", highlight=False)

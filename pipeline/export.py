@@ -1,0 +1,77 @@
+"""Export events from the store: JSONL (codebook shape), CSV, Parquet, ACLED CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Any
+
+from .store import Store
+
+# Columns of the flat CSV/Parquet export, in order: codebook fields with actors flattened.
+FLAT_COLUMNS = [
+    "article", "event_date", "event_end_date", "time_precision", "event_type", "sub_event_type",
+    "actor1", "actor1_type", "assoc_actors_1", "actor2", "actor2_type", "assoc_actors_2",
+    "country", "admin1", "location", "geo_precision", "latitude", "longitude", "fatalities",
+    "civilian_targeting", "source", "notes", "evidence", "event_id", "run_id", "article_id",
+]
+
+
+def resolve_run(store: Store, run_id: str | None) -> str | None:
+    if run_id is None:
+        return None
+    matches = [r for r in store.run_ids() if r.startswith(run_id)]
+    if len(matches) != 1:
+        from .ingest import IngestError
+
+        raise IngestError(
+            f"run {run_id!r} matches {len(matches)} runs; list them with "
+            "duckdb FILE \"SELECT run_id, started_at, model, prompt_name FROM runs\""
+        )
+    return matches[0]
+
+
+def flat(record: dict[str, Any]) -> dict[str, Any]:
+    a1 = record.get("actor1") or {}
+    a2 = record.get("actor2") or {}
+    row = {k: record.get(k) for k in FLAT_COLUMNS}
+    row.update(actor1=a1.get("name"), actor1_type=a1.get("actor_type"),
+               actor2=a2.get("name"), actor2_type=a2.get("actor_type"))
+    for key in ("assoc_actors_1", "assoc_actors_2", "evidence"):
+        row[key] = " | ".join(record.get(key) or [])
+    return row
+
+
+def export_events(store: Store, fmt: str, output: str | None, run_id: str | None = None) -> int:
+    records = store.events_as_records(resolve_run(store, run_id))
+    if fmt == "jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        _write_text(text, output)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=FLAT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(flat(r) for r in records)
+        _write_text(buf.getvalue(), output)
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist([flat(r) for r in records]), output)
+    elif fmt == "acled-csv":
+        from .acled import write_acled_csv
+
+        write_acled_csv(records, output or sys.stdout)
+    else:
+        raise ValueError(f"unknown format {fmt}")
+    return len(records)
+
+
+def _write_text(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)

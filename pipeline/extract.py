@@ -1,0 +1,308 @@
+"""Extract: one article in, validated ConflictEvents out, every model call logged.
+
+All model calls go through instructor patched over the backend's OpenAI-shaped
+`create`. Two kinds of failure are kept apart:
+
+- transport errors (rate limits, 5xx, timeouts, dropped connections) are
+  retried here with tenacity (exponential backoff with jitter, honouring
+  Retry-After), each attempt logged;
+- validation errors (bad JSON, schema violations, evidence not in the text,
+  a sub-type of the wrong type, a date after publication) go back to the model
+  as an instructor re-ask carrying the error message, each attempt logged.
+
+The extraction *design* is chosen by the prompt's `strategy`; see
+`pipeline/strategies.py` for the staged design and `extract_single` here for
+the one-call baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import instructor
+import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.hooks import Hooks
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from schemas import ArticleEvents, ConflictEvent
+
+from .backends import Backend, redact
+from .ingest import Article
+from .prompts import Prompt
+from .store import utcnow
+
+TRANSIENT_ERRORS = (
+    openai.APIConnectionError,  # includes APITimeoutError
+    openai.RateLimitError,
+    openai.InternalServerError,
+)
+MAX_TRANSPORT_ATTEMPTS = 6
+MAX_RETRY_AFTER_S = 60.0
+
+
+class ExtractionFailed(Exception):
+    pass
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(exc, openai.APIStatusError) and status in (408, 409, 429) or (status or 0) >= 500
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after")
+    try:
+        return min(float(value), MAX_RETRY_AFTER_S) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _WaitHonouringRetryAfter:
+    """Exponential backoff with full jitter, but never shorter than Retry-After."""
+
+    def __init__(self, base: float = 0.5, cap: float = 20.0):
+        self.jitter = wait_random_exponential(multiplier=base, max=cap)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = _retry_after(exc)
+        backoff = self.jitter(state)
+        return max(backoff, hinted) if hinted is not None else backoff
+
+
+@dataclass
+class CallLog:
+    """Collects one llm_calls row per attempt for one article."""
+
+    run_id: str
+    article_id: str | None
+    backend: Backend
+    stage: str = "extract"
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    _attempt: int = 0
+
+    def new_request(self, stage: str) -> None:
+        self.stage = stage
+        self._attempt = 0
+
+    def wrap(self, create: Callable[..., ChatCompletion]) -> Callable[..., ChatCompletion]:
+        def logged_create(**kwargs: Any) -> ChatCompletion:
+            retrying = Retrying(
+                retry=retry_if_exception(_is_transient),
+                wait=_WaitHonouringRetryAfter(),
+                stop=stop_after_attempt(MAX_TRANSPORT_ATTEMPTS) | stop_after_delay(300),
+                reraise=True,
+            )
+            for attempt in retrying:
+                with attempt:
+                    return self._one_call(create, kwargs)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return logged_create
+
+    def _one_call(self, create: Callable[..., ChatCompletion], kwargs: dict[str, Any]) -> ChatCompletion:
+        self._attempt += 1
+        row: dict[str, Any] = {
+            "call_id": uuid.uuid4().hex,
+            "run_id": self.run_id,
+            "article_id": self.article_id,
+            "stage": self.stage,
+            "attempt": self._attempt,
+            "started_at": utcnow(),
+            "model": self.backend.model,
+            "request": _request_for_log(kwargs),
+            "outcome": "ok",
+        }
+        t0 = time.perf_counter()
+        try:
+            completion = create(**kwargs)
+        except Exception as exc:
+            row.update(
+                latency_s=time.perf_counter() - t0,
+                error=redact(f"{type(exc).__name__}: {exc}")[:2000],
+                outcome="transport_error",
+            )
+            self.rows.append(row)
+            raise
+        row["latency_s"] = time.perf_counter() - t0
+        row["response"] = _response_text(completion)
+        usage = completion.usage
+        if usage is not None:
+            row["prompt_tokens"] = usage.prompt_tokens
+            row["completion_tokens"] = usage.completion_tokens
+        timings = getattr(completion, "_timings", None)
+        if timings:
+            row.update(prefill_s=timings.get("prefill_s"), generate_s=timings.get("generate_s"))
+        if completion.choices and completion.choices[0].finish_reason == "length":
+            row["error"] = "generation hit max_tokens (output truncated)"
+        self.rows.append(row)
+        return completion
+
+    def on_parse_error(self, error: Exception) -> None:
+        """Instructor hook: the last response failed validation and will be re-asked."""
+        if self.rows:
+            last = self.rows[-1]
+            last["outcome"] = "validation_error"
+            message = redact(str(error))[:4000]
+            last["error"] = f"{last['error']}; {message}" if last.get("error") else message
+
+    @property
+    def first_try_valid(self) -> bool:
+        """True when no request of this article needed a re-ask."""
+        return not any(r["outcome"] == "validation_error" for r in self.rows)
+
+
+def _request_for_log(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The request as stored: messages and settings, never credentials."""
+    keep = {k: v for k, v in kwargs.items() if k not in ("response_format", "tools", "tool_choice", "extra_headers")}
+    if "response_format" in kwargs or "tools" in kwargs:
+        keep["schema"] = "response_model"  # the schema is stored once per run, not per call
+    return json.loads(redact(json.dumps(keep, default=str)))
+
+
+def _response_text(completion: ChatCompletion) -> str:
+    if not completion.choices:
+        return ""
+    message = completion.choices[0].message
+    if message.tool_calls:
+        return message.tool_calls[0].function.arguments
+    return message.content or ""
+
+
+@dataclass
+class ModelCaller:
+    """What a strategy uses to ask the model for one typed answer."""
+
+    backend: Backend
+    log: CallLog
+    settings: dict[str, Any]
+
+    def ask(
+        self,
+        response_model: type[BaseModel],
+        messages: list[dict[str, str]],
+        *,
+        stage: str,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        max_retries: int | None = None,
+    ) -> BaseModel:
+        self.log.new_request(stage)
+        create = instructor.patch(create=self.log.wrap(self.backend.create), mode=self.backend.mode)
+        hooks = Hooks()
+        hooks.on("parse:error", self.log.on_parse_error)
+        return create(
+            response_model=response_model,
+            messages=messages,
+            model=self.backend.model,
+            context=context,
+            max_retries=max_retries if max_retries is not None else int(self.settings.get("max_retries", 2)),
+            hooks=hooks,
+            max_tokens=max_tokens or int(self.settings.get("max_tokens", 1024)),
+            temperature=0.0,
+            seed=0,
+        )
+
+
+@dataclass
+class ExtractionResult:
+    events: list[ConflictEvent]
+    calls: list[dict[str, Any]]
+    error: str | None = None
+    first_try_valid: bool = True
+    seconds: float = 0.0
+
+
+def weekday_line(published: date) -> str:
+    return f"{published.isoformat()} ({published.strftime('%A')})"
+
+
+def extract_single(article: Article, prompt: Prompt, caller: ModelCaller) -> list[ConflictEvent]:
+    """The baseline design: one constrained call returns every event of the article."""
+    assert article.published is not None
+    messages = [
+        {"role": "system", "content": prompt.text},
+        {
+            "role": "user",
+            "content": f"Publication date: {weekday_line(article.published)}\n\nArticle:\n{article.text}",
+        },
+    ]
+    result = caller.ask(
+        ArticleEvents,
+        messages,
+        stage="extract",
+        context={"text": article.text, "published": article.published},
+    )
+    return list(result.events)  # type: ignore[attr-defined]
+
+
+def strategies() -> dict[str, Callable[[Article, Prompt, ModelCaller], list[ConflictEvent]]]:
+    from .strategies import extract_staged
+
+    return {"single": extract_single, "staged": extract_staged}
+
+
+def extract_article(article: Article, prompt: Prompt, backend: Backend, run_id: str) -> ExtractionResult:
+    """Run the prompt's strategy on one article. Never raises for model misbehaviour."""
+    log = CallLog(run_id=run_id, article_id=article.article_id, backend=backend)
+    caller = ModelCaller(backend=backend, log=log, settings=prompt.settings)
+    table = strategies()
+    if prompt.strategy not in table:
+        raise ExtractionFailed(f"prompt {prompt.name!r} names unknown strategy {prompt.strategy!r}")
+    t0 = time.perf_counter()
+    error = None
+    events: list[ConflictEvent] = []
+    try:
+        events = table[prompt.strategy](article, prompt, caller)
+    except InstructorRetryException as exc:
+        error = f"model output failed validation after {getattr(exc, 'n_attempts', '?')} attempts: {_first_line(exc)}"
+    except IncompleteOutputException:
+        error = "runaway generation: the model's output hit the token limit before the JSON closed"
+    except Exception as exc:  # transport errors after retries, context overflow, ...
+        error = f"{type(exc).__name__}: {_first_line(exc)}"
+    # Whatever the strategy did, only events that pass the codebook checks are kept.
+    events = [e for e in events if _revalidate(e, article)]
+    return ExtractionResult(
+        events=events,
+        calls=log.rows,
+        error=redact(error) if error else None,
+        first_try_valid=log.first_try_valid,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _revalidate(event: ConflictEvent, article: Article) -> bool:
+    try:
+        ConflictEvent.model_validate(
+            event.model_dump(), context={"text": article.text, "published": article.published}
+        )
+        return True
+    except Exception:
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:500]

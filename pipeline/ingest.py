@@ -1,0 +1,266 @@
+"""Ingest: turn a folder of files into articles with text and metadata.
+
+Reads `.txt`, `.md` (optional YAML front matter: title, published, url, source)
+and `.html`/`.htm` saved from the web (main text and date through trafilatura).
+Publication dates come, in order of preference, from the file's own metadata,
+a `published.json` beside it (file name -> YYYY-MM-DD, or -> an object with
+published/title/url/source), or the `--published` default.
+
+A file that cannot become an article (empty, binary, undecodable, oversized,
+unreadable) is returned as a failed `Article` with a reason, never raised:
+one bad file must not stop a night's run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+METADATA_FILE = "published.json"
+DEFAULT_MAX_BYTES = 2_000_000
+MIN_TEXT_CHARS = 40
+
+
+@dataclass
+class Article:
+    path: str
+    file_name: str
+    text: str = ""
+    article_id: str | None = None
+    title: str | None = None
+    published: date | None = None
+    url: str | None = None
+    source: str | None = None
+    n_bytes: int = 0
+    error: str | None = None  # set when the file could not become an article
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class IngestError(Exception):
+    """A whole-input problem (missing folder, bad metadata file)."""
+
+
+def normalise_text(text: str) -> str:
+    """Canonical form used for the article id: NFC, one space between words."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def article_id_for(text: str) -> str:
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+def _parse_date(value: Any, where: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError as exc:
+        raise ValueError(f"{where}: publication date {value!r} is not YYYY-MM-DD") from exc
+
+
+def _looks_binary(raw: bytes) -> bool:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    sample = raw[:4096]
+    if b"\x00" in sample:
+        return True
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return control > len(sample) * 0.05
+
+
+def decode_bytes(raw: bytes) -> tuple[str, str]:
+    """Decode with BOM detection, then UTF-8, then Windows-1252/Latin-1.
+
+    Returns (text, encoding). Raises UnicodeDecodeError when nothing fits.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as first_error:
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            # C1 control characters mean this is not really a Western text file.
+            if not re.search(r"[\x80-\x9f]", text):
+                return text, encoding
+        raise first_error
+
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(meta, dict):
+        return {}, text
+    return meta, text[match.end() :]
+
+
+def extract_html(html: str) -> tuple[str, dict[str, Any]]:
+    """Main text and metadata of a saved web page, through trafilatura."""
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
+    meta: dict[str, Any] = {}
+    doc = trafilatura.extract_metadata(html)
+    if doc is not None:
+        for key in ("title", "date", "url", "sitename"):
+            value = getattr(doc, key, None)
+            if value:
+                meta[{"date": "published", "sitename": "source"}.get(key, key)] = value
+    if text and meta.get("title") and not text.startswith(str(meta["title"])):
+        text = f"{meta['title']}\n\n{text}"
+    return text or "", meta
+
+
+def load_folder_metadata(folder: Path) -> dict[str, dict[str, Any]]:
+    """Read `published.json` in one folder: name -> {"published": ..., ...}."""
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(f"{path}: cannot read metadata ({exc}); fix or remove the file") from exc
+    if not isinstance(data, dict):
+        raise IngestError(f"{path}: expected an object mapping file names to dates")
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in data.items():
+        out[name] = dict(value) if isinstance(value, dict) else {"published": value}
+    return out
+
+
+def iter_article_files(root: Path) -> Iterator[Path]:
+    """Article files below `root`, sorted, without following directory symlinks (no loops)."""
+    if root.is_file():
+        yield root
+        return
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.suffix.lower() in ARTICLE_SUFFIXES:
+                yield path
+
+
+def read_article(
+    path: Path,
+    root: Path,
+    folder_meta: dict[str, dict[str, Any]],
+    default_published: date | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Article:
+    rel = path.name if root.is_file() else str(path.relative_to(root))
+    article = Article(path=str(path), file_name=rel)
+    try:
+        size = path.stat().st_size
+        article.n_bytes = size
+        if size > max_bytes:
+            article.error = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit (raise --max-bytes to read it)"
+            return article
+        raw = path.read_bytes()
+    except OSError as exc:
+        article.error = f"cannot read file: {exc.strerror or exc}"
+        return article
+    if not raw.strip():
+        article.error = "file is empty"
+        return article
+    if _looks_binary(raw):
+        article.error = "file looks binary, not text"
+        return article
+    try:
+        text, encoding = decode_bytes(raw)
+    except UnicodeDecodeError:
+        article.error = "cannot decode text (not UTF-8, UTF-16 or Latin-1)"
+        return article
+
+    meta: dict[str, Any] = {"encoding": encoding}
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        text, html_meta = extract_html(text)
+        meta.update(html_meta)
+    elif suffix in {".md", ".markdown"}:
+        front, text = split_front_matter(text)
+        meta.update(front)
+    # A folder's published.json overrides what was guessed from HTML, but not explicit front matter.
+    sidecar = folder_meta.get(path.name, {})
+    for key, value in sidecar.items():
+        if key not in meta or suffix in HTML_SUFFIXES:
+            meta[key] = value
+
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(normalise_text(text)) < MIN_TEXT_CHARS:
+        article.error = "no article text (empty after extraction)" if text else "file is blank"
+        return article
+
+    article.text = text
+    article.article_id = article_id_for(text)
+    article.title = str(meta["title"]) if meta.get("title") else text.split("\n", 1)[0][:200]
+    article.url = str(meta["url"]) if meta.get("url") else None
+    article.source = str(meta["source"]) if meta.get("source") else None
+    article.metadata = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in meta.items()}
+    published = meta.get("published")
+    try:
+        article.published = _parse_date(published, rel) if published else default_published
+    except ValueError as exc:
+        article.error = str(exc)
+        return article
+    if article.published is None:
+        article.error = (
+            "no publication date: relative dates cannot be resolved. Add it to published.json "
+            "in the folder, to the file's front matter, or pass --published YYYY-MM-DD"
+        )
+    return article
+
+
+def ingest(
+    root: str | Path,
+    default_published: date | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> list[Article]:
+    """Read every article below `root`. Duplicates (same normalised text) are flagged."""
+    root = Path(root)
+    if not root.exists():
+        raise IngestError(f"{root}: no such file or folder")
+    meta_cache: dict[Path, dict[str, dict[str, Any]]] = {}
+    articles: list[Article] = []
+    seen: dict[str, str] = {}
+    for path in iter_article_files(root):
+        folder = path.parent
+        if folder not in meta_cache:
+            meta_cache[folder] = load_folder_metadata(folder)
+        article = read_article(path, root, meta_cache[folder], default_published, max_bytes)
+        if article.article_id:
+            first = seen.setdefault(article.article_id, article.file_name)
+            if first != article.file_name:
+                article.metadata["duplicate_of"] = first
+        articles.append(article)
+    return articles

@@ -1,0 +1,184 @@
+"""Schema migrations of the DuckDB file: an ordered list of named functions.
+
+Every open applies the ones not yet recorded in `_migrations`, in order, so any
+older file is brought up to date. Append new migrations at the end; never edit
+or reorder one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def m001_core_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE articles (
+            article_id VARCHAR PRIMARY KEY,   -- sha256 of the normalised text, 16 hex chars
+            file_name VARCHAR NOT NULL,       -- path relative to the input folder
+            path VARCHAR,
+            title VARCHAR,
+            published DATE,
+            url VARCHAR,
+            source VARCHAR,
+            text VARCHAR NOT NULL,
+            n_chars INTEGER,
+            metadata JSON,
+            first_seen_at TIMESTAMP DEFAULT current_timestamp
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            started_at TIMESTAMP,
+            finished_at TIMESTAMP,
+            status VARCHAR,            -- running | completed | completed_with_failures | interrupted
+            input_path VARCHAR,
+            backend VARCHAR,           -- local | openai | fake
+            model VARCHAR,
+            instructor_mode VARCHAR,
+            prompt_name VARCHAR,
+            prompt_hash VARCHAR,
+            strategy VARCHAR,
+            parameters JSON,
+            n_articles INTEGER,
+            n_ok INTEGER,
+            n_failed INTEGER,
+            n_skipped INTEGER,
+            n_events INTEGER,
+            n_calls INTEGER,
+            prompt_tokens BIGINT,
+            completion_tokens BIGINT,
+            seconds DOUBLE,
+            cost_usd DOUBLE
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE run_articles (
+            run_id VARCHAR NOT NULL,
+            article_id VARCHAR,        -- null when the file never became an article
+            file_name VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,   -- ok | failed | skipped
+            error VARCHAR,
+            n_events INTEGER,
+            n_calls INTEGER,
+            seconds DOUBLE,
+            finished_at TIMESTAMP
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE llm_calls (
+            call_id VARCHAR PRIMARY KEY,
+            run_id VARCHAR,
+            article_id VARCHAR,
+            stage VARCHAR,             -- which pipeline step asked (e.g. extract, detect, fill)
+            attempt INTEGER,           -- 1 for the first try of a request, 2.. for retries and re-asks
+            started_at TIMESTAMP,
+            latency_s DOUBLE,
+            prefill_s DOUBLE,
+            generate_s DOUBLE,
+            model VARCHAR,
+            request JSON,
+            response VARCHAR,          -- raw text the model returned
+            error VARCHAR,             -- transport error or validation error, when any
+            outcome VARCHAR,           -- ok | validation_error | transport_error | cached
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE events (
+            event_id VARCHAR PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            article_id VARCHAR NOT NULL,
+            event_index INTEGER,
+            event_date DATE,
+            event_end_date DATE,
+            time_precision INTEGER,
+            event_type VARCHAR,
+            sub_event_type VARCHAR,
+            actor1 VARCHAR,
+            actor1_type VARCHAR,
+            assoc_actors_1 VARCHAR[],
+            actor2 VARCHAR,
+            actor2_type VARCHAR,
+            assoc_actors_2 VARCHAR[],
+            country VARCHAR,
+            admin1 VARCHAR,
+            location VARCHAR,
+            geo_precision INTEGER,
+            latitude DOUBLE,
+            longitude DOUBLE,
+            fatalities INTEGER,
+            civilian_targeting BOOLEAN,
+            source VARCHAR,
+            notes VARCHAR,
+            evidence VARCHAR[],
+            evidence_start INTEGER[],  -- char offsets of each evidence span in articles.text
+            evidence_end INTEGER[],
+            created_at TIMESTAMP DEFAULT current_timestamp
+        )
+        """
+    )
+
+
+def m002_latest_events_view(con: duckdb.DuckDBPyConnection) -> None:
+    # The latest successful extraction of each article, whatever run it came from.
+    con.execute(
+        """
+        CREATE VIEW latest_article_runs AS
+        SELECT ra.article_id, ra.run_id, ra.finished_at
+        FROM run_articles ra
+        WHERE ra.status = 'ok' AND ra.article_id IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY ra.article_id ORDER BY ra.finished_at DESC) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW latest_events AS
+        SELECT e.*, a.file_name AS article
+        FROM events e
+        JOIN latest_article_runs l USING (article_id, run_id)
+        JOIN articles a USING (article_id)
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_core_tables,
+    m002_latest_events_view,
+]
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations in order; return the names applied now."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.__name__ in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            migration(con)
+            con.execute("INSERT INTO _migrations (name) VALUES (?)", [migration.__name__])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.__name__)
+    return applied

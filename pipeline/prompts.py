@@ -1,0 +1,71 @@
+"""Prompts as versioned files: `prompts/<name>.md` with YAML front matter.
+
+Front matter keys: name, description, strategy (which extraction design runs
+the prompt) and optional generation settings (max_tokens, max_retries). The
+body is the system prompt. A run records the prompt's name and the SHA-256 of
+the whole file, so any edit to wording or settings is a new, comparable prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+DEFAULT_PROMPT = "default"
+
+
+class PromptError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    description: str
+    strategy: str
+    text: str
+    hash: str
+    path: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def short_hash(self) -> str:
+        return self.hash[:12]
+
+
+def available_prompts(folder: Path = PROMPTS_DIR) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.md"))
+
+
+def load_prompt(name_or_path: str, folder: Path = PROMPTS_DIR) -> Prompt:
+    path = Path(name_or_path)
+    if not (path.suffix == ".md" and path.is_file()):
+        path = folder / f"{name_or_path}.md"
+    if not path.is_file():
+        raise PromptError(
+            f"no prompt named {name_or_path!r}; available: {', '.join(available_prompts(folder)) or 'none'} "
+            "(or pass the path of a .md prompt file)"
+        )
+    raw = path.read_text(encoding="utf-8")
+    if not raw.startswith("---"):
+        raise PromptError(f"{path}: a prompt file starts with YAML front matter (--- name: ... ---)")
+    _, front, body = raw.split("---", 2)
+    meta = yaml.safe_load(front) or {}
+    for key in ("name", "description", "strategy"):
+        if key not in meta:
+            raise PromptError(f"{path}: front matter needs {key!r}")
+    settings = {k: v for k, v in meta.items() if k not in ("name", "description", "strategy")}
+    return Prompt(
+        name=str(meta["name"]),
+        description=str(meta["description"]),
+        strategy=str(meta["strategy"]),
+        text=body.strip() + "\n",
+        hash=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        path=str(path),
+        settings=settings,
+    )

@@ -237,22 +237,62 @@ def make_local_backend(model: str | None, **options: Any) -> Backend:
 # openai and compatible servers
 # ---------------------------------------------------------------------------
 
+# How instructor asks for structured output (`--mode`); recorded with the run
+# (runs.instructor_mode and parameters.mode). Pick what the server constrains:
+#
+#   json_schema  response_format={"type": "json_schema", ...}. OpenAI (default
+#                there: strict structured outputs), vLLM (guided decoding),
+#                llama.cpp server, Ollama >= 0.5, `serve-model`.
+#   tools        one forced function call whose arguments are the JSON. Default
+#                for --base-url servers: the most widely supported (vLLM with
+#                a named tool_choice, llama.cpp server with --jinja, LM Studio,
+#                `serve-model`).
+#   json         response_format={"type": "json_object"} plus the schema in the
+#                prompt: any server with a JSON mode but no schema support.
+#   md_json      the schema in the prompt, JSON parsed out of the text: the
+#                last resort for servers with no structured output at all.
+#
+# Whatever the mode, every answer is validated against the schema and re-asked
+# on failure, so a weaker mode costs re-asks, not wrong rows.
 MODES = {
     "json_schema": instructor.Mode.JSON_SCHEMA,
     "tools": instructor.Mode.TOOLS,
     "json": instructor.Mode.JSON,
     "md_json": instructor.Mode.MD_JSON,
 }
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def _public_url(url: str | None) -> str | None:
+    """The base URL as recorded: without user:password@ and without query secrets."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def make_openai_backend(model: str | None, **options: Any) -> Backend:
+    """OpenAI, or any OpenAI-compatible server with `base_url`.
+
+    Options: base_url, api_key_env (default OPENAI_API_KEY; the key is read
+    from the environment and never recorded), mode (see MODES), timeout
+    (seconds per request), no_seed (for servers that reject `seed`).
+    Transport retries are not the client's (max_retries=0) but extract.CallLog's,
+    so every attempt is logged.
+    """
     from openai import OpenAI
 
     if not model:
         raise BackendError("name the model: --model openai/<model>, e.g. openai/gpt-4o-mini")
-    base_url = options.get("base_url")
+    base_url = (options.get("base_url") or "").strip() or None
     key_env = options.get("api_key_env") or "OPENAI_API_KEY"
     api_key = os.environ.get(key_env)
+    register_secret(api_key)
     if not api_key:
         if base_url:
             api_key = "not-needed"  # local servers accept any key
@@ -261,15 +301,18 @@ def make_openai_backend(model: str | None, **options: Any) -> Backend:
     mode_name = options.get("mode") or ("json_schema" if not base_url else "tools")
     if mode_name not in MODES:
         raise BackendError(f"unknown --mode {mode_name!r}; choose one of {', '.join(MODES)}")
+    timeout = float(options.get("timeout") or DEFAULT_TIMEOUT_S)
     client = OpenAI(
         api_key=api_key,
         base_url=base_url,
-        timeout=float(options.get("timeout") or 120.0),
+        timeout=timeout,
         max_retries=0,  # transport retries are ours (tenacity), so every attempt is recorded
     )
+    no_seed = bool(options.get("no_seed"))
 
     def create(**kwargs: Any) -> ChatCompletion:
-        kwargs.pop("seed", None) if options.get("no_seed") else None
+        if no_seed:
+            kwargs.pop("seed", None)
         return client.chat.completions.create(**kwargs)
 
     return Backend(
@@ -277,7 +320,13 @@ def make_openai_backend(model: str | None, **options: Any) -> Backend:
         model=model,
         mode=MODES[mode_name],
         create=create,
-        parameters={"base_url": base_url, "mode": mode_name, "temperature": 0.0},
+        parameters={
+            "base_url": _public_url(base_url),
+            "mode": mode_name,
+            "temperature": 0.0,
+            "api_key_env": key_env,  # the variable's name, never its value
+            "timeout": timeout,
+        },
         close=client.close,
     )
 
@@ -336,11 +385,21 @@ BACKENDS: dict[str, Callable[..., Backend]] = {
 
 
 def get_backend(spec: str | None = None, **options: Any) -> Backend:
-    """Resolve `--model`: "local", "local/<key>", "openai/<model>", "fake", or a bare local key."""
+    """Resolve `--model`: "local", "local/<key>", "openai/<model>", "fake", or a bare local key.
+
+    With --base-url the model is on an OpenAI-compatible server: a bare name or
+    a name with slashes ("qwen2.5:7b", "meta-llama/Llama-3.1-8B-Instruct") means
+    openai/<name>, and "local" / "local/<key>" means that embedded model served
+    by `serve-model` (same model id, json_schema mode like in process).
+    """
     spec = (spec or "local").strip()
-    if options.get("base_url") and "/" not in spec and spec not in BACKENDS:
-        spec = f"openai/{spec}"  # --base-url with a bare model name means a compatible server
     name, _, model = spec.partition("/")
+    if options.get("base_url"):
+        if name == "local" or spec in LOCAL_MODELS:
+            key = spec if spec in LOCAL_MODELS else (model or DEFAULT_LOCAL_MODEL)
+            return make_openai_backend(key, **{"mode": "json_schema", **{k: v for k, v in options.items() if v is not None}})
+        if name not in BACKENDS:
+            name, model = "openai", spec  # a compatible server's own model name
     if name not in BACKENDS:
         if spec in LOCAL_MODELS:
             name, model = "local", spec
@@ -353,8 +412,18 @@ def get_backend(spec: str | None = None, **options: Any) -> Backend:
 
 
 _SECRET_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{8,})")
+# Key values this process has read (whatever their shape): masked wherever they appear.
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    if value and len(value) >= 8:
+        _SECRETS.add(value)
 
 
 def redact(text: str) -> str:
-    """Mask anything that looks like an API key before it is stored or shown."""
-    return _SECRET_PATTERN.sub("sk-***", text)
+    """Mask the keys in use, and anything that looks like an API key, before it is stored or shown."""
+    text = _SECRET_PATTERN.sub("sk-***", text)
+    for secret in _SECRETS:
+        text = text.replace(secret, "***")
+    return text

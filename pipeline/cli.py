@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -31,7 +32,7 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_BACKEND = 4
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per message, even in a log file
 
 
 def fail(message: str, code: int) -> None:
@@ -144,6 +145,15 @@ def _backend(model: str, base_url: str | None, api_key_env: str, mode: str | Non
     show_default=True,
     help="Files larger than this are recorded as failed instead of read.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1, max=256),
+    default=1,
+    show_default=True,
+    help="Articles extracted at once (at most this many model requests in flight). Raise it for remote "
+    "servers (e.g. 8-32, within your rate limit); the embedded local model always runs 1.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
 @handle_errors
 def run_pipeline_command(
@@ -158,6 +168,7 @@ def run_pipeline_command(
     force: bool,
     published: Any,
     max_bytes: int,
+    jobs: int,
     quiet: bool,
 ) -> None:
     """Extract conflict events from every article in FOLDER into a DuckDB file.
@@ -199,6 +210,7 @@ def run_pipeline_command(
 
         def on_progress(kind: str, payload: Any) -> None:
             if kind == "start":
+                task_state["t0"] = time.monotonic()
                 task_state["task"] = progress.add_task("extract", total=payload["total"], events=0, spa="–")
             elif kind == "article":
                 if payload.status == "skipped" or (payload.status == "failed" and payload.seconds == 0):
@@ -207,7 +219,7 @@ def run_pipeline_command(
                     return
                 task_state["done"] += 1
                 task_state["events"] += payload.n_events
-                task_state["seconds"] += payload.seconds
+                task_state["seconds"] = time.monotonic() - task_state["t0"]  # wall clock: true with --jobs
                 if payload.status == "failed" and not quiet:
                     console.print(f"[yellow]failed[/] {payload.file_name}: {payload.error}", highlight=False)
                 progress.update(
@@ -228,6 +240,7 @@ def run_pipeline_command(
                 default_published=default_published,
                 max_bytes=max_bytes,
                 on_progress=on_progress,
+                jobs=jobs,
             )
     finally:
         store.close()
@@ -257,25 +270,35 @@ def _print_summary(summary: Any, model: str, prompt_name: str, prompt_hash: str)
     spa = summary.seconds_per_article
     out.print(
         f"{summary.count('ok')} extracted, {summary.count('failed')} failed, {summary.count('skipped')} skipped; "
-        f"{summary.n_events} events; {summary.n_calls} model calls; "
-        f"{summary.prompt_tokens + summary.completion_tokens:,} tokens; "
+        f"{summary.n_events} events; {summary.n_calls} model calls"
+        + (f" (+{summary.n_cached} from cache)" if getattr(summary, "n_cached", 0) else "")
+        + f"; {summary.prompt_tokens + summary.completion_tokens:,} tokens; "
+        + _cost_text(getattr(summary, "cost_usd", None))
         + (f"{spa:.1f} s/article; " if spa is not None else "")
+        + (f"{summary.articles_per_second:.1f} articles/s with {summary.jobs} jobs; "
+           if getattr(summary, "jobs", 1) > 1 and summary.articles_per_second else "")
         + f"{summary.seconds:.0f} s in all.",
         highlight=False,
     )
     out.print(f"Events are in [bold]{Path(summary.db_path).resolve()}[/] (SELECT * FROM latest_events).", highlight=False)
 
 
+def _cost_text(cost: float | None) -> str:
+    if cost is None:
+        return "cost unknown (model not in pipeline/data/prices.json); "
+    return f"${cost:.4f}; " if cost < 1 else f"${cost:,.2f}; "
+
+
 # -- export-events ---------------------------------------------------------------
 
-EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv"]
+EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv", "map"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @db_option
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True,
               help="jsonl: one codebook-shaped object per event; csv/parquet: flat columns; "
-              "acled-csv: ACLED's 31 columns in order.")
+              "acled-csv: ACLED's 31 columns in order; map: a PNG of the events as points (offline).")
 @click.option("--run", "run_id", default=None, help="Export one run (id or unique prefix); default: the latest events of every article.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write; default: standard output (not for parquet).")
 @handle_errors
@@ -289,8 +312,8 @@ def export_events_command(db_path: str, fmt: str, run_id: str | None, output: st
 
     if not Path(db_path).exists():
         fail(f"{db_path}: no such database; run `run-pipeline FOLDER --db {db_path}` first", EXIT_USAGE)
-    if fmt == "parquet" and not output:
-        fail("parquet needs --output FILE", EXIT_USAGE)
+    if fmt in ("parquet", "map") and not output:
+        fail(f"{fmt} needs --output FILE", EXIT_USAGE)
     with Store(db_path) as store:
         count = export_events(store, fmt, output, run_id)
     if output:

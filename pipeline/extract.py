@@ -18,19 +18,21 @@ the one-call baseline.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from instructor.core.hooks import Hooks
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -42,10 +44,16 @@ from tenacity import (
 
 from schemas import ArticleEvents, ConflictEvent
 
+from . import cache as response_cache
 from .backends import Backend, redact
 from .ingest import Article
 from .prompts import Prompt
 from .store import utcnow
+
+# instructor logs every failed attempt at ERROR level, unredacted (a server's error
+# body can echo the API key), and with no logging configured Python prints it to
+# stderr. Every attempt is already in llm_calls, redacted.
+logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 TRANSIENT_ERRORS = (
     openai.APIConnectionError,  # includes APITimeoutError
@@ -61,22 +69,37 @@ class ExtractionFailed(Exception):
 
 
 def _is_transient(exc: BaseException) -> bool:
+    """Worth retrying as is: rate limits, server errors, timeouts, dropped connections."""
     if isinstance(exc, TRANSIENT_ERRORS):
         return True
-    status = getattr(exc, "status_code", None)
-    return isinstance(exc, openai.APIStatusError) and status in (408, 409, 429) or (status or 0) >= 500
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return False
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait (retry-after-ms, Retry-After seconds or HTTP date), capped."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if not headers:
         return None
-    value = headers.get("retry-after")
+    seconds: float | None = None
     try:
-        return min(float(value), MAX_RETRY_AFTER_S) if value is not None else None
-    except ValueError:
+        if headers.get("retry-after-ms") is not None:
+            seconds = float(headers["retry-after-ms"]) / 1000.0
+        elif headers.get("retry-after") is not None:
+            value = str(headers["retry-after"]).strip()
+            try:
+                seconds = float(value)
+            except ValueError:
+                from email.utils import parsedate_to_datetime
+
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError):
         return None
+    if seconds is None or seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 class _WaitHonouringRetryAfter:
@@ -102,6 +125,11 @@ class CallLog:
     stage: str = "extract"
     rows: list[dict[str, Any]] = field(default_factory=list)
     _attempt: int = 0
+    _parse_errors: int = 0
+    # When a server says "retry after N s", every worker of this process waits for
+    # it before its next request to that model, not only the one that was told.
+    _pause_until: ClassVar[dict[str, float]] = {}
+    _pause_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def new_request(self, stage: str) -> None:
         self.stage = stage
@@ -122,6 +150,19 @@ class CallLog:
 
         return logged_create
 
+    def _wait_for_pause(self) -> None:
+        with self._pause_lock:
+            until = self._pause_until.get(self.backend.label, 0.0)
+        delay = until - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, MAX_RETRY_AFTER_S))
+
+    def _pause(self, seconds: float) -> None:
+        with self._pause_lock:
+            until = time.monotonic() + seconds
+            if until > self._pause_until.get(self.backend.label, 0.0):
+                self._pause_until[self.backend.label] = until
+
     def _one_call(self, create: Callable[..., ChatCompletion], kwargs: dict[str, Any]) -> ChatCompletion:
         self._attempt += 1
         row: dict[str, Any] = {
@@ -135,10 +176,24 @@ class CallLog:
             "request": _request_for_log(kwargs),
             "outcome": "ok",
         }
+        # The response cache (pipeline/cache.py) is on when the runner made a session current.
+        session = response_cache.current()
+        key = session.key(self.backend, kwargs) if session is not None else None
+        if session is not None and key is not None:
+            cached = session.lookup(key)
+            if cached is not None:
+                row.update(latency_s=0.0, response=_response_text(cached), outcome="cached")
+                self.rows.append(row)
+                return cached
+        self._wait_for_pause()
+        row["started_at"] = utcnow()
         t0 = time.perf_counter()
         try:
             completion = create(**kwargs)
         except Exception as exc:
+            hinted = _retry_after(exc) if _is_transient(exc) else None
+            if hinted:
+                self._pause(hinted)
             row.update(
                 latency_s=time.perf_counter() - t0,
                 error=redact(f"{type(exc).__name__}: {exc}")[:2000],
@@ -157,21 +212,26 @@ class CallLog:
             row.update(prefill_s=timings.get("prefill_s"), generate_s=timings.get("generate_s"))
         if completion.choices and completion.choices[0].finish_reason == "length":
             row["error"] = "generation hit max_tokens (output truncated)"
+            row["outcome"] = "truncated"
+        if session is not None and key is not None:
+            session.remember(key, completion, row)
         self.rows.append(row)
         return completion
 
     def on_parse_error(self, error: Exception) -> None:
         """Instructor hook: the last response failed validation and will be re-asked."""
+        self._parse_errors += 1
         if self.rows:
             last = self.rows[-1]
-            last["outcome"] = "validation_error"
+            if last["outcome"] != "cached":  # a replayed answer stays 'cached'; the error is still noted
+                last["outcome"] = "validation_error"
             message = redact(str(error))[:4000]
             last["error"] = f"{last['error']}; {message}" if last.get("error") else message
 
     @property
     def first_try_valid(self) -> bool:
         """True when no request of this article needed a re-ask."""
-        return not any(r["outcome"] == "validation_error" for r in self.rows)
+        return not self._parse_errors and not any(r["outcome"] in ("validation_error", "truncated") for r in self.rows)
 
 
 def _request_for_log(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +258,11 @@ class ModelCaller:
     backend: Backend
     log: CallLog
     settings: dict[str, Any]
+    # instructor wraps the response model in a new class on every call (a pydantic
+    # schema build and a JSON-schema generation, ~5 ms of CPU); wrapped once here,
+    # it is reused, which matters when many articles run at once.
+    _wrapped: ClassVar[dict[type, type]] = {}
+    _wrapped_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def ask(
         self,
@@ -210,20 +275,52 @@ class ModelCaller:
         max_retries: int | None = None,
     ) -> BaseModel:
         self.log.new_request(stage)
+        response_model = self._wrapped_model(response_model)
+        if context:
+            messages = [self._literal(m) for m in messages]
         create = instructor.patch(create=self.log.wrap(self.backend.create), mode=self.backend.mode)
         hooks = Hooks()
         hooks.on("parse:error", self.log.on_parse_error)
-        return create(
-            response_model=response_model,
-            messages=messages,
-            model=self.backend.model,
-            context=context,
-            max_retries=max_retries if max_retries is not None else int(self.settings.get("max_retries", 2)),
-            hooks=hooks,
-            max_tokens=max_tokens or int(self.settings.get("max_tokens", 1024)),
-            temperature=0.0,
-            seed=0,
-        )
+        try:
+            return create(
+                response_model=response_model,
+                messages=messages,
+                model=self.backend.model,
+                context=context,
+                max_retries=max_retries if max_retries is not None else int(self.settings.get("max_retries", 2)),
+                hooks=hooks,
+                max_tokens=max_tokens or int(self.settings.get("max_tokens", 1024)),
+                temperature=0.0,
+                seed=0,
+            )
+        except InstructorRetryException as exc:
+            # Instructor wraps every error in its retry exception; a transport or API
+            # error (after our own transport retries) is not a validation failure.
+            if isinstance(exc.__cause__, openai.OpenAIError):
+                raise exc.__cause__ from None
+            raise
+
+    @classmethod
+    def _wrapped_model(cls, response_model: type[BaseModel]) -> type[BaseModel]:
+        if not (isinstance(response_model, type) and issubclass(response_model, BaseModel)):
+            return response_model
+        if issubclass(response_model, instructor.ResponseSchema):
+            return response_model
+        with cls._wrapped_lock:
+            wrapped = cls._wrapped.get(response_model)
+            if wrapped is None:
+                wrapped = cls._wrapped[response_model] = instructor.response_schema(response_model)
+        return wrapped
+
+    @staticmethod
+    def _literal(message: dict[str, Any]) -> dict[str, Any]:
+        """Protect a message from instructor's Jinja templating (applied whenever a context is
+        passed): an article containing "{{ x }}" or "{% if %}" must reach the model verbatim,
+        not be rendered or fail. Every "{" becomes an expression printing "{"."""
+        content = message.get("content")
+        if isinstance(content, str) and ("{{" in content or "{%" in content or "{#" in content):
+            return {**message, "content": content.replace("{", "{{ '{' }}")}
+        return message
 
 
 @dataclass
@@ -277,13 +374,13 @@ def extract_article(article: Article, prompt: Prompt, backend: Backend, run_id: 
     try:
         events = table[prompt.strategy](article, prompt, caller)
     except InstructorRetryException as exc:
-        error = f"model output failed validation after {getattr(exc, 'n_attempts', '?')} attempts: {_first_line(exc)}"
+        error = _retry_failure(exc)
     except IncompleteOutputException:
         error = "runaway generation: the model's output hit the token limit before the JSON closed"
     except Exception as exc:  # transport errors after retries, context overflow, ...
         error = f"{type(exc).__name__}: {_first_line(exc)}"
     # Whatever the strategy did, only events that pass the codebook checks are kept.
-    events = [e for e in events if _revalidate(e, article)]
+    events = [e for e in events if _revalidate(e, article) and not _rests_on_injection(e, article)]
     return ExtractionResult(
         events=events,
         calls=log.rows,
@@ -301,6 +398,39 @@ def _revalidate(event: ConflictEvent, article: Article) -> bool:
         return True
     except Exception:
         return False
+
+
+def _retry_failure(exc: InstructorRetryException) -> str:
+    """What went wrong in the last attempt, not instructor's '<failed_attempts>' dump."""
+    n = getattr(exc, "n_attempts", "?")
+    cause = exc.__cause__
+    if cause is None and getattr(exc, "failed_attempts", None):
+        cause = exc.failed_attempts[-1].exception
+    if isinstance(cause, ValidationError):
+        errors = cause.errors(include_url=False)
+        parts = []
+        for e in errors[:3]:
+            loc = ".".join(str(p) for p in e["loc"])
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        return f"model output failed validation after {n} attempts: {'; '.join(parts)}{more}"
+    if isinstance(cause, json.JSONDecodeError):
+        return f"model output failed validation after {n} attempts: invalid JSON: {cause}"
+    if cause is not None:  # the backend raised: not the model's output at fault
+        return f"{type(cause).__name__} after {n} attempts: {_first_line(cause)}"
+    return f"model output failed after {n} attempts: {_first_line(exc)}"
+
+
+def _rests_on_injection(event: ConflictEvent, article: Article) -> bool:
+    """True when every evidence span lies inside text that ingest flagged as a prompt injection."""
+    flagged = [(s["start"], s["end"]) for s in article.metadata.get("suspected_injection") or []]
+    if not flagged:
+        return False
+    return all(
+        o is not None and any(start <= o[0] and o[1] <= end for start, end in flagged)
+        for o in event.evidence_offsets(article.text)
+    )
 
 
 def _first_line(exc: BaseException) -> str:

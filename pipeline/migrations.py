@@ -156,9 +156,125 @@ def m002_latest_events_view(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m003_eval_tables(con: duckdb.DuckDBPyConnection) -> None:
+    # Results of `run-eval`: one eval_id per invocation (one report), one row per
+    # scored run (report column) and one per (run, gold article).
+    con.execute(
+        """
+        CREATE TABLE eval_runs (
+            eval_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,       -- the run shown as the report column
+            gold_path VARCHAR,
+            created_at TIMESTAMP DEFAULT current_timestamp,
+            slot_f1 DOUBLE,
+            event_precision DOUBLE,
+            event_recall DOUBLE,
+            event_f1 DOUBLE,
+            fatalities_mae DOUBLE,
+            grounding_rate DOUBLE,
+            field_accuracy JSON,           -- field -> accuracy on matched required events
+            metrics JSON,                  -- RunScore summary, column stats, label, model, prompt, position
+            PRIMARY KEY (eval_id, run_id)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE eval_articles (
+            eval_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            article VARCHAR NOT NULL,      -- gold article file name
+            tp INTEGER,
+            fp INTEGER,
+            fn INTEGER,
+            slot_f1 DOUBLE,
+            details JSON,                  -- ArticleScore.to_dict() plus the run that supplied the events
+            PRIMARY KEY (eval_id, run_id, article)
+        )
+        """
+    )
+
+
+def m004_llm_cache(con: duckdb.DuckDBPyConnection) -> None:
+    # Response cache (pipeline/cache.py): one row per distinct model request ever
+    # answered; a rerun of an unchanged request is served from here, not paid again.
+    con.execute(
+        """
+        CREATE TABLE llm_cache (
+            cache_key VARCHAR PRIMARY KEY, -- sha256 of model, server, messages, schema and parameters
+            model VARCHAR,                 -- backend label, e.g. openai/gpt-4o-mini
+            article_id VARCHAR,            -- the article the request was about (its text hash)
+            stage VARCHAR,
+            prompt_hash VARCHAR,           -- sha256 of the system message(s)
+            schema_hash VARCHAR,           -- sha256 of response_format / tools / tool_choice
+            params_hash VARCHAR,           -- sha256 of the generation parameters
+            parameters JSON,
+            completion JSON,               -- the full ChatCompletion as the server returned it
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            run_id VARCHAR,                -- the run that paid for it
+            call_id VARCHAR,               -- its llm_calls row
+            created_at TIMESTAMP
+        )
+        """
+    )
+
+
+def m005_geo_columns_and_views(con: duckdb.DuckDBPyConnection) -> None:
+    # How each event's coordinates were found (exact, fuzzy, admin1_centroid, ...) and how sure.
+    con.execute("ALTER TABLE events ADD COLUMN geo_method VARCHAR")
+    con.execute("ALTER TABLE events ADD COLUMN geo_confidence DOUBLE")
+    # latest_events was created with e.*; recreate it so it carries the new columns.
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_events AS
+        SELECT e.*, a.file_name AS article
+        FROM events e
+        JOIN latest_article_runs l USING (article_id, run_id)
+        JOIN articles a USING (article_id)
+        """
+    )
+    # Views analysts ask for first; all read the latest extraction of each article.
+    con.execute(
+        """
+        CREATE VIEW events_per_day AS
+        SELECT event_date, count(*) AS events, sum(fatalities) AS fatalities
+        FROM latest_events GROUP BY event_date ORDER BY event_date
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW fatalities_by_admin1 AS
+        SELECT country, coalesce(admin1, '(unknown)') AS admin1, count(*) AS events, sum(fatalities) AS fatalities
+        FROM latest_events GROUP BY ALL ORDER BY fatalities DESC, events DESC
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW actor_dyads AS
+        SELECT least(actor1, coalesce(actor2, '')) AS side_a,
+               nullif(greatest(actor1, coalesce(actor2, '')), '') AS side_b,
+               count(*) AS events, sum(fatalities) AS fatalities,
+               min(event_date) AS first_date, max(event_date) AS last_date
+        FROM latest_events GROUP BY ALL ORDER BY events DESC, fatalities DESC
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW latest_run_per_article AS
+        SELECT a.file_name AS article, l.article_id, l.run_id, r.model, r.prompt_name, l.finished_at
+        FROM latest_article_runs l JOIN articles a USING (article_id) JOIN runs r USING (run_id)
+        ORDER BY a.file_name
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_core_tables,
     m002_latest_events_view,
+    m003_eval_tables,
+    m004_llm_cache,
+    m005_geo_columns_and_views,
 ]
 
 

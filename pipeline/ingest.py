@@ -13,10 +13,12 @@ one bad file must not stop a night's run.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,6 +110,33 @@ def decode_bytes(raw: bytes) -> tuple[str, str]:
         raise first_error
 
 
+# Text addressed to a language model rather than to readers: "ignore previous
+# instructions and output ...". Flagged (never removed: it is part of the
+# article) so extraction can refuse events whose only evidence is such text.
+_INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*"
+    r"(?:previous|prior|above|earlier|preceding|former|original)\s+"
+    r"(?:instructions?|prompts?|rules|directions|guidelines|messages?)"
+    r"|\b(?:new|updated|real)\s+instructions\s*:"
+    r"|\bsystem\s+prompt\b"
+    r"|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+)?(?:ai|llm|language\s+model|chatbot)s?\b",
+    re.IGNORECASE,
+)
+
+
+def find_injection_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line of `text` that carries instruction-like text aimed at a model."""
+    spans: list[tuple[int, int]] = []
+    for match in _INJECTION.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        end = len(text) if end < 0 else end
+        if spans and start < spans[-1][1]:
+            continue  # same line as the previous match
+        spans.append((start, end))
+    return spans
+
+
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
 
@@ -158,17 +187,60 @@ def load_folder_metadata(folder: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def iter_article_files(root: Path) -> Iterator[Path]:
-    """Article files below `root`, sorted, without following directory symlinks (no loops)."""
+def display_name(name: str) -> str:
+    """A file name as valid Unicode text, for the database and the terminal.
+
+    POSIX file names are bytes; Python keeps undecodable ones as lone
+    surrogates, which cannot be stored (the Arrow/DuckDB insert would crash
+    the run). They are shown with U+FFFD in their place.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def iter_article_files(root: Path, errors: list[OSError] | None = None) -> Iterator[Path]:
+    """Article files below `root`, sorted, without following directory symlinks (no loops).
+
+    Folders that cannot be listed are appended to `errors` (when given) rather
+    than skipped in silence.
+    """
     if root.is_file():
         yield root
         return
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    on_error = errors.append if errors is not None else None
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=on_error):
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if path.suffix.lower() in ARTICLE_SUFFIXES:
                 yield path
+
+
+def _unreadable_reason(path: Path, exc: OSError) -> str:
+    if path.is_symlink():
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: the link points (through other links) back to itself"
+        if exc.errno == errno.ENOENT:
+            try:
+                target = display_name(os.readlink(path))
+            except OSError:
+                target = "?"
+            return f"broken symbolic link: its target {target!r} does not exist"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "cannot read file: permission denied (check the file's owner and permissions)"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def read_article(
@@ -179,16 +251,26 @@ def read_article(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Article:
     rel = path.name if root.is_file() else str(path.relative_to(root))
-    article = Article(path=str(path), file_name=rel)
+    article = Article(path=display_name(str(path)), file_name=display_name(rel))
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # Opening a FIFO would block the run forever; devices never end.
+            kind = next((name for test, name in _SPECIAL_FILES if test(info.st_mode)), "a special file")
+            article.error = f"{kind}, not a regular file; only plain text and HTML files are read"
+            return article
+        size = info.st_size
         article.n_bytes = size
         if size > max_bytes:
             article.error = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit (raise --max-bytes to read it)"
             return article
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(max_bytes + 1)  # never more than the limit, even if the file grew
     except OSError as exc:
-        article.error = f"cannot read file: {exc.strerror or exc}"
+        article.error = _unreadable_reason(path, exc)
+        return article
+    if len(raw) > max_bytes:
+        article.error = f"file is over the {max_bytes:,}-byte limit (raise --max-bytes to read it)"
         return article
     if not raw.strip():
         article.error = "file is empty"
@@ -217,8 +299,14 @@ def read_article(
             meta[key] = value
 
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
-    if len(normalise_text(text)) < MIN_TEXT_CHARS:
-        article.error = "no article text (empty after extraction)" if text else "file is blank"
+    n_chars = len(normalise_text(text))
+    if n_chars < MIN_TEXT_CHARS:
+        if suffix in HTML_SUFFIXES:
+            article.error = "no article text found in the page (only navigation, scripts or boilerplate)"
+        elif not text:
+            article.error = "no article text after the front matter"
+        else:
+            article.error = f"too little text for an article ({n_chars} characters; at least {MIN_TEXT_CHARS} needed)"
         return article
 
     article.text = text
@@ -227,9 +315,14 @@ def read_article(
     article.url = str(meta["url"]) if meta.get("url") else None
     article.source = str(meta["source"]) if meta.get("source") else None
     article.metadata = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in meta.items()}
+    injected = find_injection_spans(text)
+    if injected:
+        article.metadata["suspected_injection"] = [
+            {"start": start, "end": end, "text": text[start:end][:300]} for start, end in injected
+        ]
     published = meta.get("published")
     try:
-        article.published = _parse_date(published, rel) if published else default_published
+        article.published = _parse_date(published, article.file_name) if published else default_published
     except ValueError as exc:
         article.error = str(exc)
         return article
@@ -253,7 +346,8 @@ def ingest(
     meta_cache: dict[Path, dict[str, dict[str, Any]]] = {}
     articles: list[Article] = []
     seen: dict[str, str] = {}
-    for path in iter_article_files(root):
+    walk_errors: list[OSError] = []
+    for path in iter_article_files(root, walk_errors):
         folder = path.parent
         if folder not in meta_cache:
             meta_cache[folder] = load_folder_metadata(folder)
@@ -263,4 +357,18 @@ def ingest(
             if first != article.file_name:
                 article.metadata["duplicate_of"] = first
         articles.append(article)
+    for exc in walk_errors:
+        # A folder that cannot be listed is reported, so its articles are not lost in silence.
+        where = Path(exc.filename) if exc.filename else root
+        try:
+            rel = str(where.relative_to(root))
+        except ValueError:
+            rel = str(where)
+        articles.append(
+            Article(
+                path=display_name(str(where)),
+                file_name=display_name(rel + "/"),
+                error=f"cannot list folder: {exc.strerror or exc}; its files were not read",
+            )
+        )
     return articles

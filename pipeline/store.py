@@ -64,6 +64,10 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def _to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    # Arrow takes its columns from the first row: give every row every key, so a
+    # column the first row lacks (e.g. a failed call's response) is not dropped.
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    rows = [{k: row.get(k) for k in keys} for row in rows]
     cleaned = []
     for row in rows:
         out = {}
@@ -239,6 +243,8 @@ def event_to_row(record: dict[str, Any], *, event_id: str, run_id: str, article_
         "geo_precision": record.get("geo_precision"),
         "latitude": record.get("latitude"),
         "longitude": record.get("longitude"),
+        "geo_method": record.get("geo_method"),
+        "geo_confidence": record.get("geo_confidence"),
         "fatalities": record.get("fatalities"),
         "civilian_targeting": record.get("civilian_targeting"),
         "source": record.get("source"),
@@ -269,6 +275,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
     out["evidence_offsets"] = [
         [s, e] for s, e in zip(row.get("evidence_start") or [], row.get("evidence_end") or [])
     ]
+    out["geo_method"] = row.get("geo_method")
     out["article"] = row.get("article")
     out["article_id"] = row.get("article_id")
     out["run_id"] = row.get("run_id")

@@ -125,6 +125,8 @@ class ConflictEvent(BaseModel):
     def _evidence_in_text(cls, spans: list[str], info: ValidationInfo) -> list[str]:
         text = (info.context or {}).get("text")
         cleaned = [clean_quote(s) for s in spans]
+        if any(not any(ch.isalnum() for ch in s) for s in cleaned):
+            raise ValueError("an evidence span must quote words from the article, not only quote marks or punctuation")
         if text is None:
             return cleaned
         missing = [s for s in cleaned if find_span(text, s) is None]

@@ -8,6 +8,7 @@ always point into the ORIGINAL text, so a stored span can be highlighted.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Curly and typographic quote marks fold to their plain ASCII forms.
 _QUOTE_MAP = str.maketrans(
@@ -35,6 +36,7 @@ def normalise_for_match(text: str) -> str:
     return _WS.sub(" ", text.translate(_QUOTE_MAP)).strip()
 
 
+@lru_cache(maxsize=64)
 def _normalise_with_map(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalise_for_match` and keep, per output char, its source index."""
     out: list[str] = []

@@ -101,7 +101,7 @@ def test_export_jsonl_has_codebook_fields(seeds_dir, db_path, tmp_path):
         ConflictEvent.model_validate({k: record[k] for k in fields})
     for fmt, name in (("csv", "e.csv"), ("parquet", "e.parquet")):
         assert run(BIN / "export-events", "--db", db_path, "--format", fmt, "-o", tmp_path / name).returncode == 0
-    assert duckdb.sql(f"SELECT count(*) FROM '{tmp_path / 'e.parquet'}'").fetchone()[0] == len(records)
+    assert duckdb.connect().execute(f"SELECT count(*) FROM '{tmp_path / 'e.parquet'}'").fetchone()[0] == len(records)
 
 
 def test_export_missing_db(tmp_path):

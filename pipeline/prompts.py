@@ -9,6 +9,7 @@ the whole file, so any edit to wording or settings is a new, comparable prompt.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,14 @@ class Prompt:
     @property
     def short_hash(self) -> str:
         return self.hash[:12]
+
+    def section(self, name: str) -> str:
+        """A named part of a multi-stage prompt, marked in the file by a line `=== name ===`."""
+        parts = re.split(r"^=== *(\w+) *=== *$", self.text, flags=re.MULTILINE)
+        sections = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+        if name not in sections:
+            raise PromptError(f"{self.path}: strategy {self.strategy!r} needs a section '=== {name} ==='")
+        return sections[name]
 
 
 def available_prompts(folder: Path = PROMPTS_DIR) -> list[str]:

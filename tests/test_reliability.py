@@ -38,10 +38,15 @@ HANG_AT = 3  # the third of the five seed articles
 
 DRIVER = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
     from pathlib import Path
 
     from pipeline import backends, cli, store
+
+    # A job started in the background by a non-interactive shell inherits SIGINT
+    # as ignored; restore the terminal behaviour so Ctrl-C is tested the same way
+    # however the test suite itself was launched.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     marker = Path(os.environ["HANG_MARKER"])
     where = os.environ["HANG_WHERE"]

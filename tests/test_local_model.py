@@ -66,7 +66,9 @@ def test_backend_output_is_grammar_constrained(local):
     parsed = Colour.model_validate_json(completion.choices[0].message.content)
     assert parsed.colour in ("red", "green")
     timings = getattr(completion, "_timings", None)
-    assert timings and timings["prefill_s"] > 0 and timings["generate_s"] > 0
+    # Prefill may be ~0 here: the previous test evaluated this very prompt and
+    # llama.cpp reuses the cached prefix. Generation always takes time.
+    assert timings and timings["prefill_s"] >= 0 and timings["generate_s"] > 0
 
 
 def test_instructor_path_returns_typed_object(local):

@@ -18,6 +18,7 @@ Backends are looked up by name in `BACKENDS`, so adding one is one function.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -213,6 +214,15 @@ class LocalLlama:
 
 
 _LOCAL_CACHE: dict[tuple[str, int], LocalLlama] = {}
+
+
+@atexit.register
+def _close_local_models() -> None:
+    # Free llama.cpp contexts before interpreter teardown: llama-cpp-python's own
+    # destructor runs too late there and prints a TypeError on exit.
+    for llm in _LOCAL_CACHE.values():
+        llm.close()
+    _LOCAL_CACHE.clear()
 
 
 def make_local_backend(model: str | None, **options: Any) -> Backend:

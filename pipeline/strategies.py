@@ -500,6 +500,8 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
         location = None
     if location and location.lower() == country.lower():
         location = None
+    if admin1 and admin1.lower() == country.lower():
+        admin1 = None  # the country is not a first-level region
     grounded = [n for n in slots.killed if n in numbers_in(cited_text)]
     cue = None
     for c in cited:
@@ -637,7 +639,7 @@ def event_from(draft: Draft, article: Article, ref: date, inherited: DateCue | N
             "civilian_targeting": bool(draft.actor2 and draft.actor2.name == "Civilians"),
             "source": source_of(incident_text) or source_of(text),
             "notes": notes[:300],
-            "evidence": [text[s.start : s.start + MAX_SENTENCE_CHARS].strip() for s in draft.sentences[:3]],
+            "evidence": [text[s.start : min(s.end, s.start + MAX_SENTENCE_CHARS)].strip() for s in draft.sentences[:3]],
         },
         context={"text": text, "published": article.published},
     )

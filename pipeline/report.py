@@ -50,16 +50,20 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#9
 # --------------------------------------------------------------------------- formatting helpers
 
 
-def _num(v: Any, digits: int = 2) -> str:
+def _as_float(v: Any) -> float | None:
+    """A number to show, or None for missing, booleans, text and NaN."""
     if v is None or isinstance(v, bool):
-        return DASH
+        return None
     try:
         f = float(v)
     except (TypeError, ValueError):
-        return DASH
-    if f != f:  # NaN
-        return DASH
-    return f"{f:.{digits}f}"
+        return None
+    return None if f != f else f
+
+
+def _num(v: Any, digits: int = 2) -> str:
+    f = _as_float(v)
+    return DASH if f is None else f"{f:.{digits}f}"
 
 
 def _int(v: Any) -> str:
@@ -72,11 +76,8 @@ def _int(v: Any) -> str:
 
 
 def _money(v: Any) -> str:
-    if v is None or isinstance(v, bool):
-        return DASH
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
+    f = _as_float(v)
+    if f is None:
         return DASH
     return f"${f:,.4f}" if 0 < abs(f) < 0.01 else f"${f:,.2f}"
 

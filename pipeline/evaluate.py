@@ -123,6 +123,8 @@ from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 from unidecode import unidecode
 
+from schemas.grounding import normalise_for_match
+
 __all__ = [
     "FIELDS",
     "MATCH_THRESHOLD",
@@ -801,16 +803,9 @@ class RunScore:
 # --------------------------------------------------------------------------- grounding
 
 
-_QUOTE_TABLE = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-})
-_WS_RE = re.compile(r"\s+")
-
-
 def normalise_for_grounding(text: str) -> str:
-    """Curly/angled quotes and primes -> straight quotes; whitespace runs -> one space; stripped."""
-    return _WS_RE.sub(" ", text.translate(_QUOTE_TABLE)).strip()
+    """The codebook's grounding normal form: the same function the evidence validator uses."""
+    return normalise_for_match(text)
 
 
 # --------------------------------------------------------------------------- scoring

@@ -25,7 +25,7 @@ from .backends import BackendError
 from .ingest import DEFAULT_MAX_BYTES, IngestError
 from .models import ModelNotAvailable
 from .prompts import DEFAULT_PROMPT, PromptError
-from .store import DEFAULT_DB, DatabaseError, DatabaseLocked
+from .store import DEFAULT_DB, DatabaseError, DatabaseLocked, UnknownRun
 
 EXIT_FAILED_ARTICLES = 1
 EXIT_USAGE = 2
@@ -49,7 +49,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except DatabaseLocked as exc:
             fail(str(exc), EXIT_LOCKED)
-        except (DatabaseError, IngestError, PromptError) as exc:
+        except (DatabaseError, IngestError, PromptError, UnknownRun) as exc:
             fail(str(exc), EXIT_USAGE)
         except (BackendError, ModelNotAvailable) as exc:
             fail(str(exc), EXIT_BACKEND)

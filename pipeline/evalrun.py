@@ -52,6 +52,7 @@ from .ingest import Article, ingest
 from .prompts import Prompt, load_prompt
 from .report import render_html, render_markdown
 from .store import Store, insert_rows, row_to_record, utcnow
+from .store import UnknownRun as StoreUnknownRun
 
 __all__ = [
     "EvalError",
@@ -156,17 +157,11 @@ def load_gold_folder(path: str | Path, limit: int | None = None) -> dict[str, di
 
 
 def resolve_run(store: Store, ref: str) -> str:
-    """A run id from its full id or a unique prefix."""
-    ids = store.run_ids()
-    if ref in ids:
-        return ref
-    matches = [r for r in ids if r.startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    hint = f'list them with: duckdb {store.path} "SELECT run_id, started_at, model, prompt_name FROM runs"'
-    if not matches:
-        raise UnknownRun(f"no run {ref!r} in {store.path}; {hint}")
-    raise UnknownRun(f"run {ref!r} is ambiguous ({len(matches)} runs start with it); {hint}")
+    """A run id from its full id or a unique prefix (`Store.resolve_run`, as an eval error)."""
+    try:
+        return store.resolve_run(ref)
+    except StoreUnknownRun as exc:
+        raise UnknownRun(str(exc)) from None
 
 
 def expected_model_id(spec: str | None, base_url: str | None = None) -> str | None:

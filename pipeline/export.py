@@ -19,20 +19,6 @@ FLAT_COLUMNS = [
 ]
 
 
-def resolve_run(store: Store, run_id: str | None) -> str | None:
-    if run_id is None:
-        return None
-    matches = [r for r in store.run_ids() if r.startswith(run_id)]
-    if len(matches) != 1:
-        from .ingest import IngestError
-
-        raise IngestError(
-            f"run {run_id!r} matches {len(matches)} runs; list them with "
-            "duckdb FILE \"SELECT run_id, started_at, model, prompt_name FROM runs\""
-        )
-    return matches[0]
-
-
 def flat(record: dict[str, Any]) -> dict[str, Any]:
     a1 = record.get("actor1") or {}
     a2 = record.get("actor2") or {}
@@ -45,7 +31,7 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_events(store: Store, fmt: str, output: str | None, run_id: str | None = None) -> int:
-    records = store.events_as_records(resolve_run(store, run_id))
+    records = store.events_as_records(store.resolve_run(run_id) if run_id else None)
     if fmt == "jsonl":
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         _write_text(text, output)

@@ -41,6 +41,10 @@ class DatabaseError(Exception):
     """The file exists but is not a usable DuckDB database."""
 
 
+class UnknownRun(LookupError):
+    """A run id (or prefix) that names no run, or more than one."""
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -174,6 +178,19 @@ class Store:
     # -- reads -------------------------------------------------------------
     def run_ids(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT run_id FROM runs ORDER BY started_at").fetchall()]
+
+    def resolve_run(self, ref: str) -> str:
+        """A run id from its full id or a unique prefix."""
+        ids = self.run_ids()
+        if ref in ids:
+            return ref
+        matches = [r for r in ids if r.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        hint = f'list them with: duckdb {self.path} "SELECT run_id, started_at, model, prompt_name FROM runs"'
+        if not matches:
+            raise UnknownRun(f"no run {ref!r} in {self.path}; {hint}")
+        raise UnknownRun(f"run {ref!r} is ambiguous ({len(matches)} runs start with it); {hint}")
 
     def events_as_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """Events in codebook shape; the latest per article unless a run is named."""

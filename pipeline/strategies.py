@@ -43,7 +43,6 @@ from .ingest import Article
 from .prompts import Prompt
 
 DATA = Path(__file__).resolve().parent / "data"
-MAX_INCIDENTS = 8
 MAX_SENTENCE_CHARS = 400
 
 # ---------------------------------------------------------------------------
@@ -587,7 +586,7 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
                 break
         else:
             grouped.append(draft)
-    return grouped[:MAX_INCIDENTS]
+    return grouped
 
 
 _SOURCE = re.compile(

@@ -131,9 +131,13 @@ class LocalLlama:
         self._lock = threading.Lock()
 
     def grammar_for(self, schema: dict[str, Any]) -> Any:
+        # The grammar fixes the order the model writes the fields in, and that
+        # order is part of the prompt design (anchor quote first, then type,
+        # actors, place, numbers): build it from the schema as declared. Only
+        # the cache key is order-independent.
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
-            self._grammars[key] = self._llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+            self._grammars[key] = self._llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         return self._grammars[key]
 
     def _perf(self) -> tuple[float, float] | None:

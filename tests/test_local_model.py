@@ -71,6 +71,25 @@ def test_backend_output_is_grammar_constrained(local):
     assert timings and timings["prefill_s"] >= 0 and timings["generate_s"] > 0
 
 
+class Declared(BaseModel):
+    quote: str
+    count: int
+
+
+def test_output_follows_the_schema_field_order(local):
+    """The grammar keeps the declared field order (quote before count), not an alphabetical one.
+
+    Prompts rely on that order: the model anchors an incident with its quote
+    before it fills the other slots.
+    """
+    completion = local.create(
+        messages=[{"role": "user", "content": "Quote one word and count to three."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "Declared", "schema": Declared.model_json_schema()}},
+        max_tokens=40,
+    )
+    assert list(json.loads(completion.choices[0].message.content)) == ["quote", "count"]
+
+
 def test_instructor_path_returns_typed_object(local):
     create = instructor.patch(create=local.create, mode=local.mode)
     result = create(response_model=Colour, messages=OFF_TASK, max_tokens=60, max_retries=0)

@@ -38,10 +38,16 @@ class Prompt:
     def short_hash(self) -> str:
         return self.hash[:12]
 
+    def _sections(self) -> dict[str, str]:
+        parts = re.split(r"^=== *(\w+) *=== *$", self.text, flags=re.MULTILINE)
+        return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+    def has_section(self, name: str) -> bool:
+        return name in self._sections()
+
     def section(self, name: str) -> str:
         """A named part of a multi-stage prompt, marked in the file by a line `=== name ===`."""
-        parts = re.split(r"^=== *(\w+) *=== *$", self.text, flags=re.MULTILINE)
-        sections = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+        sections = self._sections()
         if name not in sections:
             raise PromptError(f"{self.path}: strategy {self.strategy!r} needs a section '=== {name} ==='")
         return sections[name]

@@ -1,27 +1,29 @@
-"""The staged extraction design: small model decisions, code for everything else.
+"""The staged extraction design: one small model decision per article, code for everything else.
 
 A 1.5B model asked for "all events at once" repeats events and runs away in
-free text. Here each model call makes one small, grammar-constrained decision,
-and code does what code does better:
+free text. Here the model makes one compact, grammar-constrained answer per
+article, and code does what code does better:
 
-1. code splits the article into numbered sentences (with char offsets) and
-   keeps the candidate sentences that carry an event cue (killed, clash,
-   strike, protest, abducted, ...); no candidate means no event and no call;
-2. the model labels every candidate in one call: EVENT (a new incident),
-   MORE (details of an earlier incident), TOTAL (running totals, background),
-   OTHER (statements, analysis); code groups MORE sentences with the incident
-   before them;
-3. the model fills one small slot record per incident (type, actors, place,
-   numbers killed);
-4. code resolves the date from the sentences' own words against the story's
-   reference day (weekdays, "yesterday", "overnight", "last week", spans like
-   "two days of clashes"), sums per-side tolls after checking every number is
-   in the text, normalises actor names, checks places against the article,
-   derives geo precision and civilian targeting, and merges duplicates.
+1. code splits the article into sentences (with char offsets) and keeps the
+   candidate sentences that carry an event cue (killed, clash, strike,
+   protest, abducted, ...) and do not read as running totals; no candidate
+   means no event and no model call;
+2. the model lists the incidents, each anchored by the opening words of the
+   sentence that reports it and filled with a few short slots (event code,
+   actors, place, the numbers killed); the list's maximum length is sized to
+   the candidates, because a small model pads a list to whatever the grammar
+   allows;
+3. code snaps every quote to its article sentence (evidence is that exact
+   sentence, so grounding holds by construction), drops anything that is not
+   a candidate, resolves the date from the sentence's own words against the
+   story's reference day (weekdays, "yesterday", "overnight", "last week",
+   spans like "two days of clashes"), sums per-side tolls after checking every
+   number is in the sentence, normalises actor names through an alias table,
+   checks places against the article, derives geo precision and civilian
+   targeting, and merges sentences that tell the same incident.
 
-Evidence is the incident's own sentences, so grounding holds by construction.
-The prompt layout is static text first and the article next, task last, so
-llama.cpp reuses the evaluated prefix across the calls of one article.
+The prompt layout is static text first (system prompt, worked example), the
+article next and the task last, so llama.cpp reuses the evaluated prefix.
 """
 
 from __future__ import annotations
@@ -305,6 +307,14 @@ def incident_list_model(max_items: int) -> type[BaseModel]:
     )
 
 
+# The same slots without the quote, for an incident whose sentence code already chose.
+IncidentFill = create_model(
+    "IncidentFill",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (f.annotation, f) for name, f in IncidentSlots.model_fields.items() if name != "quote"},
+)
+
+
 # ---------------------------------------------------------------------------
 # 4. code-side normalisation
 # ---------------------------------------------------------------------------
@@ -440,7 +450,8 @@ _TOTAL = re.compile(
     r"\bsince (?:the )?(?:late |early |mid-?|end of |start of |beginning of )?(?:19|20)\d\d\b"
     r"|\bsince (?:late |early |mid-?)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
     r"|\bsince the (?:start|beginning|outbreak)\b|\bso far this year\b|\bin that period\b"
-    r"|\b(?:war|conflict|insurgency|violence) (?:has|have) (?:killed|left)\b",
+    r"|\b(?:war|conflict|insurgency|violence)\b(?:,[^.;]{0,90},)? (?:has|have) (?:killed|left)\b"
+    r"|\ba total of\b",
     re.IGNORECASE,
 )
 
@@ -530,6 +541,12 @@ def _compatible(a: Draft, b: Draft) -> bool:
     if a.cue and b.cue and (a.cue.start != b.cue.start and not (a.cue.end and a.cue.start <= b.cue.start <= a.cue.end)):
         return False
     if a.location and b.location and a.location.lower() != b.location.lower():
+        return False
+    # Two tolls that differ, each stated on its own in sentences apart ("10 civilians
+    # were killed in air strikes" ... "On Monday, air strikes killed 12 civilians"),
+    # are two incidents, even with the same actors and no place to tell them apart.
+    apart = b.sentences[0].number - a.sentences[-1].number > 1
+    if apart and a.fatalities and b.fatalities and a.fatalities != b.fatalities and not (a.per_side or b.per_side):
         return False
     if a.actors & b.actors:
         return True
@@ -669,6 +686,63 @@ def article_block(article: Article, sentences: list[Sentence]) -> str:
     return "\n".join(lines)
 
 
+# A sentence that states people were killed, raped, abducted or lynched reports
+# an incident unless it is a running total; the model's list often stops after
+# the main incident, so code sweeps the ones it left out.
+_HARM = re.compile(
+    r"\b(killed|killing|dead|died|lost their lives|executed|massacred|raped|violated|abducted|kidnapped|lynched)\b",
+    re.IGNORECASE,
+)
+MAX_SWEEP = 3
+
+
+def sweep_candidates(sentences: list[Sentence], cited: set[int]) -> list[Sentence]:
+    """Sentences stating harm that no listed incident cites, in article order, at most MAX_SWEEP.
+
+    The first two lines (headline and lede) restate the main incident the
+    list already holds, so they are not swept.
+    """
+    picked = []
+    for s in sentences[2:]:
+        if s.number in cited or not is_candidate(s) or looks_like_total(s):
+            continue
+        if _HARM.search(s.text):
+            picked.append(s)
+    return picked[:MAX_SWEEP]
+
+
+def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentence], cited: set[int],
+          ref: date) -> list[Draft]:
+    """One small fill call per harm sentence the list left out (same cached prefix, new last line).
+
+    A swept sentence becomes an incident only with a toll the sentence really
+    states (or a rape or abduction); sentences about an incident already listed
+    are folded into it afterwards by `group_drafts`.
+    """
+    drafts = []
+    for sentence in sweep_candidates(sentences, cited):
+        slots = caller.ask(
+            IncidentFill,
+            [
+                {"role": "system", "content": prompt.section("system")},
+                {
+                    "role": "user",
+                    "content": f"{article_block(article, sentences)}\n\n"
+                    + prompt.section("fill").replace("{sentence}", sentence.text),
+                },
+            ],
+            stage="fill",
+            max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 20,
+        )
+        draft = draft_from(slots, [sentence], article, ref)
+        if draft is None:
+            continue
+        if draft.fatalities == 0 and draft.sub_event_type not in ("Sexual violence", "Abduction/forced disappearance"):
+            continue
+        drafts.append(draft)
+    return drafts
+
+
 def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[ConflictEvent]:
     assert article.published is not None
     sentences = split_sentences(article.text)
@@ -701,6 +775,8 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
         draft = draft_from(slots, [sentence], article, ref)
         if draft is not None:
             drafts.append(draft)
+    if prompt.has_section("fill"):
+        drafts += sweep(article, prompt, caller, sentences, {d.sentences[0].number for d in drafts}, ref)
     drafts.sort(key=lambda d: d.sentences[0].number)
 
     events: list[ConflictEvent] = []
@@ -718,29 +794,37 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
 # ---------------------------------------------------------------------------
 
 
+def _fake_slots(sentence: str) -> dict[str, Any]:
+    lower = sentence.lower()
+    if "air strike" in lower or "airstrike" in lower:
+        event, a2, t2 = "air_or_drone_strike", "Civilians", "civilians"
+    elif "clash" in lower:
+        event, a2, t2 = "armed_clash", "rebels", "rebel_group"
+    else:
+        event, a2, t2 = "attack_on_civilians", "Civilians", "civilians"
+    return {
+        "event": event, "actor1": "regime forces", "actor1_type": "state_forces",
+        "actor2": a2, "actor2_type": t2, "country": "Syria", "admin1": None,
+        "location": None, "killed": [int(n) for n in re.findall(r"\b(\d{1,3})\b", sentence)][:2],
+    }
+
+
 def _fake_incidents(kwargs: dict[str, Any]) -> str:
     user = kwargs["messages"][-1]["content"]
     incidents = []
     for m in re.finditer(r"^(.{25,})$", user, re.MULTILINE):
         sentence = m.group(1)
-        lower = sentence.lower()
-        if "killed" not in lower or re.search(r"since|more than \d{3}", lower):
+        if "killed" not in sentence.lower() or re.search(r"since|more than \d{3}", sentence.lower()):
             continue
-        if "air strike" in lower or "airstrike" in lower:
-            event, a2, t2 = "air_or_drone_strike", "Civilians", "civilians"
-        elif "clash" in lower:
-            event, a2, t2 = "armed_clash", "rebels", "rebel_group"
-        else:
-            event, a2, t2 = "attack_on_civilians", "Civilians", "civilians"
-        killed = [int(n) for n in re.findall(r"\b(\d{1,3})\b", sentence)][:2]
-        incidents.append(
-            {
-                "quote": " ".join(sentence.split()[:8]), "event": event, "actor1": "regime forces", "actor1_type": "state_forces",
-                "actor2": a2, "actor2_type": t2, "country": "Syria", "admin1": None,
-                "location": None, "killed": killed,
-            }
-        )
+        incidents.append({"quote": " ".join(sentence.split()[:8]), **_fake_slots(sentence)})
     return json.dumps({"incidents": incidents[:1]})
 
 
-FAKE_RULES = {"IncidentList": _fake_incidents}
+def _fake_fill(kwargs: dict[str, Any]) -> str:
+    """The slots of the sentence a fill request names (the line after the article)."""
+    user = kwargs["messages"][-1]["content"]
+    tail = user.rsplit("\n\n", 1)[-1].splitlines()
+    return json.dumps(_fake_slots(tail[1] if len(tail) > 1 else ""))
+
+
+FAKE_RULES = {"IncidentList": _fake_incidents, "IncidentFill": _fake_fill}

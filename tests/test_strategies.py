@@ -1,0 +1,169 @@
+"""The code half of the staged design: sentences, dates, tolls, totals, actors, places, the sweep.
+
+The model only lists incidents and fills slots; everything here is code and
+must be right on its own, whatever the model says.
+"""
+
+from datetime import date
+
+import pytest
+
+from pipeline.backends import get_backend
+from pipeline.extract import extract_article
+from pipeline.ingest import Article
+from pipeline.prompts import load_prompt
+from pipeline.strategies import (
+    MAX_SWEEP,
+    date_cue,
+    fatalities_from,
+    geo_precision_for,
+    clean_place,
+    locate,
+    looks_like_total,
+    normalise_actor,
+    numbers_in,
+    reference_day,
+    split_sentences,
+    sweep_candidates,
+)
+
+TUESDAY = date(2019, 8, 27)
+
+
+def test_sentences_keep_exact_offsets():
+    text = "Headline here\n\nClashes killed 5 people. Mr. Smith said on Monday it was bad. \"We fled,\" she said."
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "Headline here",
+        "Clashes killed 5 people.",
+        "Mr. Smith said on Monday it was bad.",
+        "\"We fled,\" she said.",
+    ]
+    for s in sentences:
+        assert text[s.start : s.end] == s.text
+    assert [s.number for s in sentences] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "phrase, start, end, precision",
+    [
+        ("Air strikes on Monday killed 12 civilians.", date(2019, 8, 26), None, 1),
+        ("Clashes overnight killed eight.", date(2019, 8, 26), None, 1),
+        ("Two days of clashes killed 96 fighters.", date(2019, 8, 25), date(2019, 8, 26), 1),
+        ("Fighting between Sunday and Monday killed 35.", date(2019, 8, 25), date(2019, 8, 26), 1),
+        ("On August 3, gunmen attacked the village.", date(2019, 8, 3), None, 1),
+        ("On 11-12 June 121 women were raped.", date(2019, 6, 11), date(2019, 6, 12), 1),
+        ("Last week rebels seized the town.", date(2019, 8, 20), None, 2),
+        ("The monitor said on Monday that ten people were killed.", None, None, None),
+    ],
+)
+def test_date_cue_resolves_against_the_reference_day(phrase, start, end, precision):
+    cue = date_cue(phrase, TUESDAY)
+    if start is None:
+        assert cue is None  # "said on Monday" dates the reporting, not the event
+    else:
+        assert (cue.start, cue.end, cue.precision) == (start, end, precision)
+
+
+def test_december_story_in_january_is_last_year():
+    assert date_cue("On December 30 gunmen attacked a bus.", date(2020, 1, 2)).start == date(2019, 12, 30)
+
+
+def test_reference_day_follows_the_reporting_weekday():
+    printed_saturday = date(2019, 6, 8)
+    sentences = split_sentences("Clashes kill 20\n\nClashes killed 20 fighters, a monitor said on Friday.")
+    assert reference_day(sentences, printed_saturday) == date(2019, 6, 7)
+    assert reference_day(split_sentences("Clashes killed 20 fighters."), printed_saturday) == printed_saturday
+
+
+def test_numbers_in_ignores_wounded_and_distances():
+    assert numbers_in("killed 29 regime forces and 31 rebels while 40 wounded, 12 kilometres away") == {29, 31}
+    assert 2 in numbers_in("two children were killed")
+
+
+@pytest.mark.parametrize(
+    "killed, text, expected",
+    [
+        ([29, 31], "The clashes killed at least 29 regime forces and 31 rebels.", 60),
+        ([60, 29, 31], "60 died: 29 regime forces and 31 rebels.", 60),  # a stated total of the parts
+        ([35, 26], "At least 35 fighters, including 26 pro-regime forces, were killed.", 35),
+        ([100], "Ten people were killed.", 0),  # a number the sentence never states
+        ([2], "two children were killed overnight", 2),
+    ],
+)
+def test_fatalities_sum_only_what_the_text_states(killed, text, expected):
+    assert fatalities_from(killed, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, total",
+    [
+        ("The war has killed more than 370,000 people since 2011.", True),
+        ("The war, which started in 2011 with the repression of protests, has killed more than 370,000.", True),
+        ("A total of 248 women have reported being raped.", True),
+        ("More than 920 civilians have been killed since late April.", True),
+        ("Regime air strikes killed 12 civilians on Monday.", False),
+    ],
+)
+def test_running_totals_are_recognised(text, total):
+    assert looks_like_total(split_sentences(text)[0]) is total
+
+
+def test_actor_names_map_to_the_codebook():
+    text = "Regime forces and jihadists of Hayat Tahrir al-Sham clashed."
+    assert normalise_actor("regime forces", "state_forces", "Syria", text).name == "Military Forces of Syria"
+    assert normalise_actor("Russian warplanes", "state_forces", "Syria", text).name == "Military Forces of Russia"
+    assert normalise_actor("Russian warplanes", "state_forces", "Syria", text).actor_type.value == "external_forces"
+    assert normalise_actor("gunmen", "political_militia", "Syria", text).name == "Unidentified armed group"
+    # a specific name the article never contains is a guess: a generic name replaces it
+    assert normalise_actor("Free Syrian Army", "rebel_group", "Syria", text).name == "Rebel groups"
+
+
+def test_places_must_be_in_the_article():
+    text = "Clashes east of the town of Khan Sheikhun killed 8."
+    assert clean_place("the town of Khan Sheikhun", text) == "Khan Sheikhun"
+    assert clean_place("Maarat al-Numan", text) is None
+    assert geo_precision_for("Khan Sheikhun", text) == 2
+    assert geo_precision_for("Khan Sheikhun", "Khan Sheikhun was shelled.") == 1
+    assert geo_precision_for(None, text) == 3
+
+
+def test_a_quote_snaps_to_its_sentence():
+    sentences = split_sentences("Intro line here.\n\nViolent clashes east of the town broke out at dawn on Tuesday.")
+    assert locate("Violent clashes east of the town", sentences).number == 2
+    assert locate("Violent clashes eas of the town", sentences).number == 2  # a small copying slip
+    assert locate("Nothing like this appears", sentences) is None
+
+
+SWEEP_TEXT = (
+    "Clashes kill 40 in Idlib\n\n"
+    "Clashes between rebels and regime forces killed 40 fighters on Tuesday, a monitor said.\n"
+    "The clashes killed 20 regime forces and 20 rebels near Khan Sheikhun.\n"
+    "Elsewhere, 10 civilians were killed in regime air strikes on Maaret al-Numan.\n"
+    "The war has killed more than 370,000 people since 2011.\n"
+    "The minister condemned the violence.\n"
+    "On Monday, regime air strikes killed 12 civilians in Kafr Nabl.\n"
+    "Two children died in shelling on Saraqeb.\n"
+    "Three fighters were killed in Jisr al-Shughur.\n"
+)
+
+
+def test_sweep_takes_uncited_harm_sentences_after_the_lede_but_no_totals():
+    sentences = split_sentences(SWEEP_TEXT)
+    picked = sweep_candidates(sentences, cited={3})
+    assert [s.number for s in picked] == [4, 7, 8][:MAX_SWEEP]
+    assert all("370,000" not in s.text and "condemned" not in s.text for s in picked)
+
+
+def test_staged_extraction_with_the_fake_model_adds_swept_incidents():
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    assert result.error is None
+    stages = [c["stage"] for c in result.calls]
+    assert stages.count("extract") == 1 and stages.count("fill") == MAX_SWEEP
+    evidence = [e.evidence[0] for e in result.events]
+    assert any("10 civilians were killed" in x for x in evidence)
+    assert any("12 civilians" in x for x in evidence)
+    assert not any("370,000" in x for x in evidence)
+    monday = [e for e in result.events if "12 civilians" in e.evidence[0]][0]
+    assert monday.event_date == date(2019, 8, 26) and monday.fatalities == 12

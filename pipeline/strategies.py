@@ -343,6 +343,13 @@ def normalise_actor(name: str | None, actor_type: str | None, country: str, text
     for canonical, aliases in rules["named"].items():
         if lower == canonical.lower() or lower in (a.lower() for a in aliases):
             return Actor(name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group")))
+    for canonical, aliases in rules["named"].items():
+        # "Somali-based al-Qaeda affiliated group al-Shabaab": the group's name inside a description.
+        # Acronyms ("HTS", "IS") must match in capitals, so "is" or "hts" in prose never do.
+        for alias in [canonical, *aliases]:
+            flags = 0 if alias.isupper() else re.IGNORECASE
+            if len(alias) >= 3 and re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", raw, flags):
+                return Actor(name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group")))
     kind = actor_type or "political_militia"
     if re.search(rules["patterns"]["police"], lower):
         where = _country_of(raw) or country
@@ -431,6 +438,44 @@ def clean_place(value: str | None, article_text: str) -> str | None:
     return place
 
 
+_REGION_WORD = r"\s+(?:province|governorate|region|state|district|county|oblast|prefecture)\b"
+_DIRECTIONAL = re.compile(r"^(?:north|south|east|west|central|northern|southern|eastern|western|"
+                          r"north-?eastern|north-?western|south-?eastern|south-?western)\b", re.IGNORECASE)
+
+
+def settle_places(country: str, admin1: str | None, location: str | None, text: str) -> tuple[str | None, str | None]:
+    """Put each name in its slot: admin1 a first-level region, location a place.
+
+    A small model often writes the town into admin1 ("Manbij") or a region
+    into location ("northwestern Syria", "Idlib" of "Idlib province"). The
+    offline gazetteer tells regions from places; nothing here is guessed from
+    outside the article, except the region a named town lies in.
+    """
+    from .geocode import _index, country_code, normalize
+
+    if location and _DIRECTIONAL.search(location):
+        location = None  # "northwestern Syria" names a direction, not a place
+    cc = country_code(country)
+    if cc is None:
+        return admin1, location
+    idx = _index(cc)
+    code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
+    if admin1 and code is None:
+        # Not a region of this country: a town given as admin1.
+        hit = idx.match_place(admin1, None)
+        if location is None and hit is not None:
+            location = admin1
+            same = hit.method == "exact" and normalize(hit.matched_name) == normalize(admin1)
+            admin1 = hit.admin1 if same else None
+    elif code is not None and confidence < 1.0 and admin1:
+        admin1 = idx.admin1_names.get(code, admin1)  # "Khyber" -> "Khyber Pakhtunkhwa"
+    if location and admin1 and location.lower() == admin1.lower():
+        # "Idlib" of "Idlib province" is the region; "Nairobi" of "in Nairobi" is the city.
+        if re.search(re.escape(location) + _REGION_WORD, text, re.IGNORECASE):
+            location = None
+    return admin1, location
+
+
 def geo_precision_for(location: str | None, text: str) -> int:
     if not location:
         return 3
@@ -451,7 +496,8 @@ _TOTAL = re.compile(
     r"|\bsince (?:late |early |mid-?)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
     r"|\bsince the (?:start|beginning|outbreak)\b|\bso far this year\b|\bin that period\b"
     r"|\b(?:war|conflict|insurgency|violence)\b(?:,[^.;]{0,90},)? (?:has|have) (?:killed|left)\b"
-    r"|\ba total of\b",
+    r"|\ba total of\b|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
+    r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b",
     re.IGNORECASE,
 )
 
@@ -506,12 +552,11 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
         etype, sub = "Violence against civilians", "Attack"
     location = clean_place(slots.location, text)
     admin1 = clean_place(slots.admin1, text)
-    if location and admin1 and location.lower() == admin1.lower():
-        location = None
     if location and location.lower() == country.lower():
         location = None
     if admin1 and admin1.lower() == country.lower():
         admin1 = None  # the country is not a first-level region
+    admin1, location = settle_places(country, admin1, location, text)
     grounded = [n for n in slots.killed if n in numbers_in(cited_text)]
     cue = None
     for c in cited:
@@ -694,6 +739,8 @@ _HARM = re.compile(
     re.IGNORECASE,
 )
 MAX_SWEEP = 3
+# A toll above this in one sentence is a tally ("25,671 civilians killed"), not one incident.
+MAX_INCIDENT_TOLL = 1000
 
 
 def sweep_candidates(sentences: list[Sentence], cited: set[int]) -> list[Sentence]:
@@ -735,7 +782,7 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
             max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 20,
         )
         draft = draft_from(slots, [sentence], article, ref)
-        if draft is None:
+        if draft is None or draft.fatalities > MAX_INCIDENT_TOLL:
             continue
         if draft.fatalities == 0 and draft.sub_event_type not in ("Sexual violence", "Abduction/forced disappearance"):
             continue
@@ -773,7 +820,7 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
             continue  # the same sentence listed twice as the same incident
         seen.add((sentence.number, slots.event))
         draft = draft_from(slots, [sentence], article, ref)
-        if draft is not None:
+        if draft is not None and draft.fatalities <= MAX_INCIDENT_TOLL:
             drafts.append(draft)
     if prompt.has_section("fill"):
         drafts += sweep(article, prompt, caller, sentences, {d.sentences[0].number for d in drafts}, ref)

@@ -167,3 +167,39 @@ def test_staged_extraction_with_the_fake_model_adds_swept_incidents():
     assert not any("370,000" in x for x in evidence)
     monday = [e for e in result.events if "12 civilians" in e.evidence[0]][0]
     assert monday.event_date == date(2019, 8, 26) and monday.fatalities == 12
+
+
+@pytest.mark.parametrize(
+    "country, admin1, location, expected",
+    [
+        ("Syria", "Manbij", None, ("Aleppo", "Manbij")),  # a town given as admin1
+        ("Pakistan", "Khyber", None, ("Khyber Pakhtunkhwa", None)),  # a region's short name
+        ("Syria", "Idlib", "Idlib", ("Idlib", None)),  # "Idlib province": the region only
+        ("Kenya", "Nairobi", "Nairobi", ("Nairobi", "Nairobi")),  # "in Nairobi": the city
+        ("Syria", "Idlib", "northwestern Syria", ("Idlib", None)),  # a direction is no place
+    ],
+)
+def test_places_settle_into_their_slots(country, admin1, location, expected):
+    from pipeline.strategies import settle_places
+
+    text = "Clashes in Idlib province. A protest in Nairobi. Fighting in Manbij. A blast in Khyber."
+    assert settle_places(country, admin1, location, text) == expected
+
+
+def test_a_named_group_inside_a_description_is_found():
+    text = "Somali-based al-Qaeda affiliated group al-Shabaab claimed it. This is what HTS said."
+    assert normalise_actor("Somali-based al-Qaeda affiliated group al-Shabaab", "rebel_group", "Somalia", text).name == "Al-Shabaab"
+    # lower-case prose never matches an acronym alias
+    assert normalise_actor("this is what", "rebel_group", "Syria", text).name == "this is what"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "According to them, some 74 civilians were killed in the first 16 days of July.",
+        "Compared to June 30, two children were killed and 22 others were wounded.",
+        "Civilian casualties from February 24, 2022 to July 15 reached 25,671.",
+    ],
+)
+def test_tallies_over_a_period_are_totals(text):
+    assert looks_like_total(split_sentences(text)[0])

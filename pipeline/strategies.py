@@ -289,7 +289,10 @@ class IncidentSlots(BaseModel):
     country: Annotated[str, Field(min_length=1, max_length=40)]
     admin1: Annotated[str, Field(max_length=40)] | None
     location: Annotated[str, Field(max_length=60)] | None
-    killed: list[Annotated[int, Field(ge=0, le=100_000)]] = Field(max_length=4)
+    # Numbers are not range-checked here: the grammar cannot bound an integer, and a
+    # re-ask over a copied "370,000" wastes a call. Code keeps only numbers the
+    # sentence states, between 1 and MAX_INCIDENT_TOLL.
+    killed: list[int] = Field(max_length=4)
 
 
 @lru_cache(maxsize=16)
@@ -766,21 +769,26 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
     states (or a rape or abduction); sentences about an incident already listed
     are folded into it afterwards by `group_drafts`.
     """
+    from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+
     drafts = []
     for sentence in sweep_candidates(sentences, cited):
-        slots = caller.ask(
-            IncidentFill,
-            [
-                {"role": "system", "content": prompt.section("system")},
-                {
-                    "role": "user",
-                    "content": f"{article_block(article, sentences)}\n\n"
-                    + prompt.section("fill").replace("{sentence}", sentence.text),
-                },
-            ],
-            stage="fill",
-            max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 20,
-        )
+        try:
+            slots = caller.ask(
+                IncidentFill,
+                [
+                    {"role": "system", "content": prompt.section("system")},
+                    {
+                        "role": "user",
+                        "content": f"{article_block(article, sentences)}\n\n"
+                        + prompt.section("fill").replace("{sentence}", sentence.text),
+                    },
+                ],
+                stage="fill",
+                max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 20,
+            )
+        except (InstructorRetryException, IncompleteOutputException):
+            continue  # a sweep is extra recall: a failed fill (logged with its attempts) costs that sentence only
         draft = draft_from(slots, [sentence], article, ref)
         if draft is None or draft.fatalities > MAX_INCIDENT_TOLL:
             continue

@@ -203,3 +203,15 @@ def test_a_named_group_inside_a_description_is_found():
 )
 def test_tallies_over_a_period_are_totals(text):
     assert looks_like_total(split_sentences(text)[0])
+
+
+def test_a_failed_fill_costs_only_its_sentence(monkeypatch):
+    from pipeline import strategies
+
+    monkeypatch.setitem(strategies.FAKE_RULES, "IncidentFill", lambda kwargs: "not json at all")
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    assert result.error is None
+    assert len(result.events) == 1  # the listed incident survives
+    fills = [c for c in result.calls if c["stage"] == "fill"]
+    assert len(fills) == MAX_SWEEP * 3  # each fill asked, re-asked twice, and logged

@@ -215,3 +215,12 @@ def test_a_failed_fill_costs_only_its_sentence(monkeypatch):
     assert len(result.events) == 1  # the listed incident survives
     fills = [c for c in result.calls if c["stage"] == "fill"]
     assert len(fills) == MAX_SWEEP * 3  # each fill asked, re-asked twice, and logged
+
+
+def test_sweep_skips_a_restated_toll():
+    sentences = split_sentences(
+        "Strike kills ten\n\nA jet bombed the village on Tuesday, killing ten people.\n"
+        "Ten people were killed and eight wounded, he said.\nIn another village, four people were killed.\n"
+    )
+    picked = sweep_candidates(sentences, cited={2}, known_tolls={10})
+    assert [s.number for s in picked] == [4]

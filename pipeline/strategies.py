@@ -417,8 +417,20 @@ def numbers_in(text: str) -> set[int]:
     return found
 
 
+_DEATH = re.compile(
+    r"\b(kill|killed|killing|kills|dead|death|deaths|died|die|dying|lives|executed|massacred|slain|murdered|"
+    r"bodies|lynched|beheaded|shot dead)\b",
+    re.IGNORECASE,
+)
+
+
 def fatalities_from(killed: list[int], text: str) -> int:
-    """Sum per-side tolls the text really states; a stated total of the others is not added."""
+    """Sum per-side tolls the text really states; a stated total of the others is not added.
+
+    Only a text that speaks of deaths gives a toll: "121 women were raped" is not 121 killed.
+    """
+    if not _DEATH.search(text):
+        return 0
     grounded = [n for n in killed if n in numbers_in(text) and 0 < n < 100_000]
     if not grounded:
         return 0
@@ -504,7 +516,8 @@ _TOTAL = re.compile(
     r"|\bsince the (?:start|beginning|outbreak)\b|\bso far this year\b|\bin that period\b"
     r"|\b(?:war|conflict|insurgency|violence)\b(?:,[^.;]{0,90},)? (?:has|have) (?:killed|left)\b"
     r"|\ba total of\b|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
-    r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b",
+    r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b"
+    r"|\bsince the (?:\w+ ){0,2}?(?:went into effect|took effect|began|started|erupted|broke out|was signed)\b",
     re.IGNORECASE,
 )
 
@@ -586,6 +599,13 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
     )
 
 
+_NEW_INCIDENT = re.compile(
+    r"^[\"“']?(?:elsewhere|separately|meanwhile|in (?:a|another) (?:separate )?(?:incident|attack|development|village|town)|"
+    r"in another\b|in a separate\b)",
+    re.IGNORECASE,
+)
+
+
 def _compatible(a: Draft, b: Draft) -> bool:
     """Can sentence draft `b` be more about the incident of draft `a`?"""
     if a.event_type != b.event_type:
@@ -594,11 +614,14 @@ def _compatible(a: Draft, b: Draft) -> bool:
         return False
     if a.location and b.location and a.location.lower() != b.location.lower():
         return False
-    # Two tolls that differ, each stated on its own in sentences apart ("10 civilians
-    # were killed in air strikes" ... "On Monday, air strikes killed 12 civilians"),
-    # are two incidents, even with the same actors and no place to tell them apart.
-    apart = b.sentences[0].number - a.sentences[-1].number > 1
-    if apart and a.fatalities and b.fatalities and a.fatalities != b.fatalities and not (a.per_side or b.per_side):
+    # "Elsewhere", "In a separate incident": the writer says a new incident starts.
+    if _NEW_INCIDENT.match(b.sentences[0].text):
+        return False
+    # Two tolls that differ, each stated on its own ("10 civilians were killed in
+    # air strikes" ... "On Monday, air strikes killed 12 civilians"), are two
+    # incidents, even with the same actors, unless they name the same place.
+    same_place = bool(a.location and b.location and a.location.lower() == b.location.lower())
+    if a.fatalities and b.fatalities and a.fatalities != b.fatalities and not (a.per_side or b.per_side or same_place):
         return False
     if a.actors & b.actors:
         return True

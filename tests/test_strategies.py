@@ -224,3 +224,25 @@ def test_sweep_skips_a_restated_toll():
     )
     picked = sweep_candidates(sentences, cited={2}, known_tolls={10})
     assert [s.number for s in picked] == [4]
+
+
+def test_no_death_word_no_toll():
+    assert fatalities_from([121], "121 local women had been raped during the night") == 0
+
+
+def test_elsewhere_starts_a_new_incident_and_differing_tolls_stay_apart():
+    text = (
+        "Headline\n\n8 rebels were killed in air strikes near the airport on Tuesday.\n"
+        "Elsewhere, 10 civilians were killed in regime air strikes.\n"
+        "The strikes killed 8 rebels.\n"
+    )
+    article = Article(path="x.txt", file_name="x.txt", text=text, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    tolls = sorted(e.fatalities for e in result.events)
+    assert tolls == [8, 10]  # "The strikes killed 8" is a restated toll: not swept, not a third event
+
+
+def test_since_a_deal_took_effect_is_a_total():
+    assert looks_like_total(split_sentences(
+        "More than 160 civilians have been killed since the deal went into effect."
+    )[0])

@@ -816,7 +816,8 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
                     },
                 ],
                 stage="fill",
-                max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 20,
+                # room for every slot at its longest: a truncated fill is a wasted call
+                max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 60,
             )
         except (InstructorRetryException, IncompleteOutputException):
             continue  # a sweep is extra recall: a failed fill (logged with its attempts) costs that sentence only
@@ -829,6 +830,21 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
     return drafts
 
 
+def complete_incidents(raw: str) -> list[IncidentSlots]:
+    """The incident objects a truncated list finished before the token limit cut it."""
+    from pydantic import ValidationError
+
+    decoder = json.JSONDecoder()
+    found: list[IncidentSlots] = []
+    for m in re.finditer(r'\{\s*"quote"', raw):
+        try:
+            obj, _ = decoder.raw_decode(raw, m.start())
+            found.append(IncidentSlots.model_validate(obj))
+        except (ValueError, ValidationError):
+            continue
+    return found
+
+
 def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[ConflictEvent]:
     assert article.published is not None
     sentences = split_sentences(article.text)
@@ -836,20 +852,29 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
     if not candidates:
         return []  # no sentence carries an event cue: no event, and no model call
     ref = reference_day(sentences, article.published)
+    from instructor.core.exceptions import IncompleteOutputException
+
     max_items = min(MAX_LISTED, len(candidates))
-    answer = caller.ask(
-        incident_list_model(max_items),
-        [
-            {"role": "system", "content": prompt.section("system")},
-            {"role": "user", "content": f"{article_block(article, sentences)}\n\n{prompt.section('task')}"},
-        ],
-        stage="extract",
-        max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) * max_items + 40,
-    )
+    try:
+        listed = caller.ask(
+            incident_list_model(max_items),
+            [
+                {"role": "system", "content": prompt.section("system")},
+                {"role": "user", "content": f"{article_block(article, sentences)}\n\n{prompt.section('task')}"},
+            ],
+            stage="extract",
+            max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) * max_items + 40,
+        ).incidents
+    except IncompleteOutputException:
+        # The list ran to the token limit (a small model repeating itself): keep
+        # the incidents it completed, logged in full with the call.
+        listed = complete_incidents(caller.log.rows[-1].get("response") or "")
+        if not listed:
+            raise
 
     drafts: list[Draft] = []
     seen: set[tuple[int, str]] = set()
-    for slots in answer.incidents:
+    for slots in listed:
         # Only a sentence that exists and carries an event cue can support an event;
         # a running total ("... since April") is never one, whatever the model says.
         sentence = locate(slots.quote, sentences)

@@ -4,6 +4,7 @@ The model only lists incidents and fills slots; everything here is code and
 must be right on its own, whatever the model says.
 """
 
+import json
 from datetime import date
 
 import pytest
@@ -246,3 +247,34 @@ def test_since_a_deal_took_effect_is_a_total():
     assert looks_like_total(split_sentences(
         "More than 160 civilians have been killed since the deal went into effect."
     )[0])
+
+
+def test_a_truncated_incident_list_keeps_its_complete_incidents():
+    import instructor
+
+    from pipeline.backends import Backend, completion_from_text
+
+    slots = {"event": "explosion_air_or_drone_strike", "actor1": "regime forces", "actor1_type": "state_forces",
+             "actor2": "Civilians", "actor2_type": "civilians", "country": "Syria", "admin1": None,
+             "location": None, "killed": [10]}
+    whole = {"quote": "Elsewhere, 10 civilians were killed", **slots}
+    repeated = '{"incidents": [' + ", ".join([json.dumps(whole)] * 3) + ', {"quote": "Elsewhere, 10 civ'
+
+    def create(**kwargs):
+        if "IncidentList" in json.dumps(kwargs.get("response_format") or {}):
+            return completion_from_text(repeated, model="m", finish_reason="length")
+        return completion_from_text(json.dumps(slots), model="m")
+
+    backend = Backend(name="fake", model="m", mode=instructor.Mode.JSON_SCHEMA, create=create)
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), backend, run_id="r")
+    assert result.error is None
+    assert [c["outcome"] for c in result.calls][0] != "ok"  # the truncated call is logged as such
+    listed = [e for e in result.events if "Elsewhere, 10 civilians" in e.evidence[0]]
+    assert len(listed) == 1 and listed[0].fatalities == 10  # three copies of one incident: one event
+
+
+def test_complete_incidents_of_garbage_is_empty():
+    from pipeline.strategies import complete_incidents
+
+    assert complete_incidents('{"incidents": [{"quote": "unfinished') == []

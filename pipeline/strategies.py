@@ -36,7 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from schemas import Actor, ConflictEvent
 from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
@@ -347,16 +348,20 @@ def normalise_actor(name: str | None, actor_type: str | None, country: str, text
     rules = actor_rules()
     raw = re.sub(r"^(the|a|an)\s+", "", name.strip(), flags=re.IGNORECASE)
     lower = raw.lower()
+
+    def named(canonical: str) -> Actor:
+        return Actor(name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group")))
+
     for canonical, aliases in rules["named"].items():
         if lower == canonical.lower() or lower in (a.lower() for a in aliases):
-            return Actor(name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group")))
+            return named(canonical)
     for canonical, aliases in rules["named"].items():
         # "Somali-based al-Qaeda affiliated group al-Shabaab": the group's name inside a description.
         # Acronyms ("HTS", "IS") must match in capitals, so "is" or "hts" in prose never do.
         for alias in [canonical, *aliases]:
             flags = 0 if alias.isupper() else re.IGNORECASE
             if len(alias) >= 3 and re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", raw, flags):
-                return Actor(name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group")))
+                return named(canonical)
     kind = actor_type or "political_militia"
     if re.search(rules["patterns"]["police"], lower):
         where = _country_of(raw) or country
@@ -422,6 +427,10 @@ _DEATH = re.compile(
     r"bodies|lynched|beheaded|shot dead)\b",
     re.IGNORECASE,
 )
+
+
+# A toll above this in one sentence is a tally ("25,671 civilians killed"), not one incident.
+MAX_INCIDENT_TOLL = 1000
 
 
 def fatalities_from(killed: list[int], text: str) -> int:
@@ -562,8 +571,9 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
     country = slots.country.strip()
     actor1 = normalise_actor(slots.actor1, slots.actor1_type.value, country, text)
     actor2 = normalise_actor(slots.actor2, slots.actor2_type.value if slots.actor2_type else None, country, text)
-    if actor1 is None:
-        return None
+    fatalities = fatalities_from(slots.killed, cited_text)
+    if actor1 is None or fatalities > MAX_INCIDENT_TOLL:
+        return None  # no one acting, or a tally ("25,671 civilians killed"), not one incident
     if actor2 is not None and actor2.name == actor1.name:
         actor2 = None
     if actor1.name == "Civilians" and actor2 is not None:
@@ -592,7 +602,7 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
         country=country,
         admin1=admin1,
         location=location,
-        fatalities=fatalities_from(slots.killed, cited_text),
+        fatalities=fatalities,
         per_side=len(set(grounded)) >= 2,
         cue=cue,
         sentences=list(cited),
@@ -619,8 +629,9 @@ def _compatible(a: Draft, b: Draft) -> bool:
         return False
     # Two tolls that differ, each stated on its own ("10 civilians were killed in
     # air strikes" ... "On Monday, air strikes killed 12 civilians"), are two
-    # incidents, even with the same actors, unless they name the same place.
-    same_place = bool(a.location and b.location and a.location.lower() == b.location.lower())
+    # incidents, even with the same actors, unless they name the same place
+    # (two places that differ were ruled out above).
+    same_place = bool(a.location and b.location)
     if a.fatalities and b.fatalities and a.fatalities != b.fatalities and not (a.per_side or b.per_side or same_place):
         return False
     if a.actors & b.actors:
@@ -769,8 +780,6 @@ _HARM = re.compile(
     re.IGNORECASE,
 )
 MAX_SWEEP = 3
-# A toll above this in one sentence is a tally ("25,671 civilians killed"), not one incident.
-MAX_INCIDENT_TOLL = 1000
 
 
 def sweep_candidates(sentences: list[Sentence], cited: set[int], known_tolls: set[int] = frozenset()) -> list[Sentence]:
@@ -792,7 +801,16 @@ def sweep_candidates(sentences: list[Sentence], cited: set[int], known_tolls: se
     return picked[:MAX_SWEEP]
 
 
-def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentence], cited: set[int],
+def staged_messages(prompt: Prompt, block: str, last: str) -> list[dict[str, str]]:
+    """Every call of an article shares the system prompt and the article; only the last line differs,
+    so llama.cpp reuses the evaluated prefix from call to call."""
+    return [
+        {"role": "system", "content": prompt.section("system")},
+        {"role": "user", "content": f"{block}\n\n{last}"},
+    ]
+
+
+def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentence], block: str, cited: set[int],
           ref: date, known_tolls: set[int]) -> list[Draft]:
     """One small fill call per harm sentence the list left out (same cached prefix, new last line).
 
@@ -800,21 +818,12 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
     states (or a rape or abduction); sentences about an incident already listed
     are folded into it afterwards by `group_drafts`.
     """
-    from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-
     drafts = []
     for sentence in sweep_candidates(sentences, cited, known_tolls):
         try:
             slots = caller.ask(
                 IncidentFill,
-                [
-                    {"role": "system", "content": prompt.section("system")},
-                    {
-                        "role": "user",
-                        "content": f"{article_block(article, sentences)}\n\n"
-                        + prompt.section("fill").replace("{sentence}", sentence.text),
-                    },
-                ],
+                staged_messages(prompt, block, prompt.section("fill").replace("{sentence}", sentence.text)),
                 stage="fill",
                 # room for every slot at its longest: a truncated fill is a wasted call
                 max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 60,
@@ -822,7 +831,7 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
         except (InstructorRetryException, IncompleteOutputException):
             continue  # a sweep is extra recall: a failed fill (logged with its attempts) costs that sentence only
         draft = draft_from(slots, [sentence], article, ref)
-        if draft is None or draft.fatalities > MAX_INCIDENT_TOLL:
+        if draft is None:
             continue
         if draft.fatalities == 0 and draft.sub_event_type not in ("Sexual violence", "Abduction/forced disappearance"):
             continue
@@ -832,8 +841,6 @@ def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentenc
 
 def complete_incidents(raw: str) -> list[IncidentSlots]:
     """The incident objects a truncated list finished before the token limit cut it."""
-    from pydantic import ValidationError
-
     decoder = json.JSONDecoder()
     found: list[IncidentSlots] = []
     for m in re.finditer(r'\{\s*"quote"', raw):
@@ -852,16 +859,12 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
     if not candidates:
         return []  # no sentence carries an event cue: no event, and no model call
     ref = reference_day(sentences, article.published)
-    from instructor.core.exceptions import IncompleteOutputException
-
+    block = article_block(article, sentences)
     max_items = min(MAX_LISTED, len(candidates))
     try:
         listed = caller.ask(
             incident_list_model(max_items),
-            [
-                {"role": "system", "content": prompt.section("system")},
-                {"role": "user", "content": f"{article_block(article, sentences)}\n\n{prompt.section('task')}"},
-            ],
+            staged_messages(prompt, block, prompt.section("task")),
             stage="extract",
             max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) * max_items + 40,
         ).incidents
@@ -884,11 +887,11 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
             continue  # the same sentence listed twice as the same incident
         seen.add((sentence.number, slots.event))
         draft = draft_from(slots, [sentence], article, ref)
-        if draft is not None and draft.fatalities <= MAX_INCIDENT_TOLL:
+        if draft is not None:
             drafts.append(draft)
     if prompt.has_section("fill"):
         cited = {d.sentences[0].number for d in drafts}
-        drafts += sweep(article, prompt, caller, sentences, cited, ref, {d.fatalities for d in drafts if d.fatalities})
+        drafts += sweep(article, prompt, caller, sentences, block, cited, ref, {d.fatalities for d in drafts if d.fatalities})
     drafts.sort(key=lambda d: d.sentences[0].number)
 
     events: list[ConflictEvent] = []

@@ -126,3 +126,47 @@ def test_seed_article_to_duckdb_with_embedded_model(tmp_path):
         assert event.evidence
     calls = con.execute("SELECT count(*), count(*) FILTER (WHERE outcome = 'ok') FROM llm_calls").fetchone()
     assert calls[0] >= 1 and calls[1] >= 1
+
+
+def test_shortlist_sampler_picks_the_same_tokens_as_the_stock_grammar_chain(local):
+    """Checking the grammar on the top tokens first changes speed, never output."""
+    import llama_cpp
+
+    from pipeline.backends import _LOCAL_CACHE
+
+    llm = next(iter(_LOCAL_CACHE.values())).llm
+    grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(Colour.model_json_schema()), verbose=False)
+    messages = [{"role": "user", "content": "Name a colour of grass and how many blades are in a tuft, as JSON."}]
+
+    def run() -> str:
+        return llm.create_chat_completion(messages=messages, grammar=grammar, max_tokens=40, temperature=0.0,
+                                          seed=0)["choices"][0]["message"]["content"]
+
+    shortlisted = run()
+    assert llm.last_sampler is not None and llm.last_sampler.tokens > 0
+    stock = llama_cpp.Llama._init_sampler
+    original = type(llm)._init_sampler
+    type(llm)._init_sampler = stock
+    try:
+        assert run() == shortlisted
+    finally:
+        type(llm)._init_sampler = original
+    Colour.model_validate_json(shortlisted)
+
+
+def test_shortlist_sampler_falls_back_to_the_whole_vocabulary(local):
+    """When no shortlisted token fits the grammar, the whole vocabulary is checked and output stays valid."""
+    import llama_cpp
+
+    from pipeline.backends import _LOCAL_CACHE
+    from pipeline import llama_sampling
+
+    llm = next(iter(_LOCAL_CACHE.values())).llm
+    # The prompt asks for a poem; the grammar allows only digits, which the
+    # model's top tokens are not.
+    grammar = llama_cpp.LlamaGrammar.from_string('root ::= [0-9] [0-9] [0-9]', verbose=False)
+    text = llm.create_chat_completion(messages=OFF_TASK, grammar=grammar, max_tokens=8,
+                                      temperature=0.0, seed=0)["choices"][0]["message"]["content"]
+    assert len(text) == 3 and text.isdigit()
+    assert llm.last_sampler.full_checks >= 1
+    assert llama_sampling.SHORTLIST < llm.n_vocab()

@@ -254,8 +254,8 @@ def test_a_truncated_incident_list_keeps_its_complete_incidents():
 
     from pipeline.backends import Backend, completion_from_text
 
-    slots = {"event": "explosion_air_or_drone_strike", "actor1": "regime forces", "actor1_type": "state_forces",
-             "actor2": "Civilians", "actor2_type": "civilians", "country": "Syria", "admin1": None,
+    slots = {"event": "explosion_air_or_drone_strike", "actor1": "regime forces",
+             "actor2": "Civilians", "country": "Syria", "admin1": None,
              "location": None, "killed": [10]}
     whole = {"quote": "Elsewhere, 10 civilians were killed", **slots}
     repeated = '{"incidents": [' + ", ".join([json.dumps(whole)] * 3) + ', {"quote": "Elsewhere, 10 civ'

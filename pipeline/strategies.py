@@ -480,6 +480,26 @@ _DIRECTIONAL = re.compile(r"^(?:north|south|east|west|central|northern|southern|
                           r"north-?eastern|north-?western|south-?eastern|south-?western)\b", re.IGNORECASE)
 
 
+_REGION_MENTION = re.compile(
+    r"\b((?:[A-Z][\w'’-]+ ){0,2}[A-Z][\w'’-]+) (?:region|state|province|governorate|prefecture)\b"
+    r"|\b(?:region|state|province|governorate) of ((?:[A-Z][\w'’-]+ ){0,2}[A-Z][\w'’-]+)"
+)
+
+
+def region_named_in(idx: Any, text: str) -> str | None:
+    """The one first-level region the article names as such ("the northern Sagaing region"), if only one."""
+    found: dict[str, str] = {}
+    for m in _REGION_MENTION.finditer(text):
+        words = (m.group(1) or m.group(2)).split()
+        for k in range(len(words)):  # "Western Bahr el Ghazal" before "Ghazal"
+            name = " ".join(words[k:])
+            code, confidence = idx.match_admin1(name)
+            if code is not None and confidence >= 0.9:
+                found.setdefault(code, name)
+                break
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def settle_places(country: str, admin1: str | None, location: str | None, text: str) -> tuple[str | None, str | None]:
     """Put each name in its slot: admin1 a first-level region, location a place.
 
@@ -497,13 +517,22 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
         return admin1, location
     idx = _index(cc)
     code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
+
+    def region_of(place: str | None) -> str | None:
+        # Only an exact gazetteer name: a fuzzy hit puts a village in another region.
+        hit = idx.match_place(place, None) if place else None
+        if hit is not None and hit.method == "exact" and normalize(hit.matched_name) == normalize(place):
+            return hit.admin1
+        return None
+
     if admin1 and code is None:
-        # Not a region of this country: a town given as admin1.
-        hit = idx.match_place(admin1, None)
-        if location is None and hit is not None:
-            location = admin1
-            same = hit.method == "exact" and normalize(hit.matched_name) == normalize(admin1)
-            admin1 = hit.admin1 if same else None
+        # Not a region of this country: a town (or a district) given as admin1.
+        town = admin1
+        admin1 = region_of(town) or region_of(location) or region_named_in(idx, text)
+        if location is None and idx.match_place(town, None) is not None:
+            location = town
+    elif admin1 is None:
+        admin1 = region_of(location) or region_named_in(idx, text)
     elif code is not None and confidence < 1.0 and admin1:
         admin1 = idx.admin1_names.get(code, admin1)  # "Khyber" -> "Khyber Pakhtunkhwa"
     if location and admin1 and location.lower() == admin1.lower():
@@ -573,22 +602,100 @@ def _is_generic(actor: Actor) -> bool:
     return actor.name in GENERIC_NAMES or actor.name.startswith(("Military Forces of", "Police Forces of"))
 
 
+# What the sentence says happened, in the words the codebook's sub-event types
+# are defined by. A small model's event code leans towards its worked examples
+# ("air strike" for a roadside bomb, "attack" for shelling or a lynching);
+# these words in the incident's own sentence settle the code.
+_EXPLOSION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (code, re.compile(pattern, re.IGNORECASE)) for code, pattern in (
+        ("explosion_suicide_bomb", r"\bsuicide[- ](?:bomb\w*|attack\w*|car bomb\w*|vest)|\bblew (?:himself|herself|themselves) up"),
+        ("explosion_remote_explosive_landmine_ied",
+         r"\b(?:roadside bombs?|improvised explosive|IEDs?|land ?mines?|car bombs?|explosive devices?|"
+         r"bombs? (?:exploded|went off|blast)|planted (?:a |an )?(?:bomb|explosive))"),
+        ("explosion_grenade", r"\bgrenades?\b"),
+        ("explosion_air_or_drone_strike",
+         r"\b(?:air ?strikes?|air raids?|warplanes?|war planes?|jets?|drones?|helicopters?|barrel bombs?|aerial)\b"),
+        ("explosion_shelling_artillery_missile", r"\b(?:shell(?:s|ed|ing)?|artillery|rockets?|missiles?|mortars?)\b"),
+    )
+)
+_SEXUAL_WORDS = re.compile(r"\b(?:rap(?:e|ed|es|ing)|sexual(?:ly)? (?:violence|assault\w*|abuse\w*|violated))\b", re.IGNORECASE)
+_ABDUCTION_WORDS = re.compile(r"\b(?:abduct\w*|kidnap\w*|taken hostage|held hostage|forcibly disappeared)\b", re.IGNORECASE)
+_MOB_WORDS = re.compile(r"\b(?:mobs?|lynch\w*)\b", re.IGNORECASE)
+_CLASH_WORDS = re.compile(
+    r"\b(?:clash(?:es|ed)?|fighting|fought|gun ?battles?|firefights?|skirmish\w*|exchanged? fire|"
+    r"attacked (?:\w+ ){0,2}positions)\b", re.IGNORECASE)
+_PROTEST_WORDS = re.compile(r"\b(?:protest\w*|demonstrat(?:ors?|ions?|ed|ing)|rall(?:y|ies))\b", re.IGNORECASE)
+
+
+def _is_state(actor: Actor | None) -> bool:
+    return actor is not None and actor.actor_type in (ActorType.STATE_FORCES, ActorType.EXTERNAL_FORCES)
+
+
+def _is_armed(actor: Actor | None) -> bool:
+    return actor is not None and actor.actor_type in (
+        ActorType.STATE_FORCES, ActorType.EXTERNAL_FORCES, ActorType.REBEL_GROUP,
+        ActorType.POLITICAL_MILITIA, ActorType.IDENTITY_MILITIA,
+    )
+
+
+def actors_for(etype: str, sub: str, actor1: Actor, actor2: Actor | None) -> tuple[Actor, Actor | None]:
+    """Actors as the codebook pairs them for protests and mob violence."""
+    if etype == "Protests":
+        # Protesters act; the other side is the force that intervened, if any.
+        state = actor1 if _is_state(actor1) else actor2 if _is_state(actor2) else None
+        protesters = Actor(name="Protesters", actor_type=ActorType.PROTESTERS)
+        return protesters, (state if sub != "Peaceful protest" else None)
+    if sub == "Mob violence" and not _is_state(actor1):
+        return Actor(name="Rioters", actor_type=ActorType.RIOTERS), Actor(name="Civilians", actor_type=ActorType.CIVILIANS)
+    return actor1, actor2
+
+
+def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
+    """The event code, corrected by what the incident's sentence says happened."""
+    family = code.split("_")[0]
+    protest_said = bool(_PROTEST_WORDS.search(sentence))
+    if _SEXUAL_WORDS.search(sentence) and code != "violence_against_civilians_sexual_violence" and (
+        fatalities == 0 or family not in ("explosion", "battle")
+    ) and not (family == "protest" and protest_said):  # a march against rape is a protest
+        return "violence_against_civilians_sexual_violence"
+    if _ABDUCTION_WORDS.search(sentence) and fatalities == 0 and family != "explosion":
+        return "violence_against_civilians_abduction"
+    if _MOB_WORDS.search(sentence) and code in ("violence_against_civilians_attack", "riot_violent_demonstration"):
+        return "riot_mob_violence"
+    if protest_said and code in ("violence_against_civilians_attack", "battle_armed_clash"):
+        return "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
+    if family == "explosion" or code == "violence_against_civilians_attack":
+        present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]
+        if present and (code not in present or present[0] == "explosion_suicide_bomb"):
+            return present[0]
+        if not present and family == "explosion" and _CLASH_WORDS.search(sentence):
+            return "battle_armed_clash"  # clashes, with nothing fired from afar
+    return code
+
+
 def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
     text = article.text
     cited_text = " ".join(c.text for c in cited)
-    etype, sub = EVENT_CODES[slots.event]
     country = slots.country.strip()
     actor1 = normalise_actor(slots.actor1, None, country, text)
     actor2 = normalise_actor(slots.actor2, None, country, text)
     fatalities = fatalities_from(slots.killed, cited_text)
     if actor1 is None or fatalities > MAX_INCIDENT_TOLL:
         return None  # no one acting, or a tally ("25,671 civilians killed"), not one incident
+    code = reconcile_event(slots.event, cited_text, fatalities)
+    etype, sub = EVENT_CODES[code]
     if actor2 is not None and actor2.name == actor1.name:
         actor2 = None
     if actor1.name == "Civilians" and actor2 is not None:
         actor1, actor2 = actor2, actor1  # civilians are the target, not the initiator
     if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
-        etype, sub = "Violence against civilians", "Attack"
+        if re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE):
+            etype, sub = "Violence against civilians", "Attack"
+        else:
+            actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
+    if etype == "Violence against civilians" and _is_armed(actor2):
+        etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
+    actor1, actor2 = actors_for(etype, sub, actor1, actor2)
     location = clean_place(slots.location, text)
     admin1 = clean_place(slots.admin1, text)
     if location and location.lower() == country.lower():
@@ -716,9 +823,33 @@ def source_of(text: str) -> str:
     return ""
 
 
+FOLLOWING_WINDOW = 4
+
+
+def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue | None:
+    """The event day told a little later, in a sentence about the same incident.
+
+    A lede often dates only the reporting ("... killed ten civilians, locals
+    said on Wednesday") and the body the event ("on Tuesday afternoon, dropped
+    three bombs on Nyaung Kone"). A later sentence counts as the same incident
+    when it names the incident's place, or states its toll with a death word.
+    """
+    last = draft.sentences[-1].number
+    for s in sentences[last: last + FOLLOWING_WINDOW]:
+        if _NEW_INCIDENT.match(s.text):
+            break
+        same_place = bool(draft.location) and draft.location.lower() in s.text.lower()
+        same_toll = bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
+        if same_place or same_toll:
+            cue = date_cue(s.text, ref)
+            if cue:
+                return cue
+    return None
+
+
 def event_from(draft: Draft, article: Article, ref: date, inherited: DateCue | None,
                sentences: list[Sentence]) -> tuple[ConflictEvent, DateCue]:
-    cue = draft.cue or inherited
+    cue = draft.cue or following_cue(draft, sentences, ref) or inherited
     if cue is None:
         # Nothing in the incident itself: the closest earlier sentence with a date word.
         for s in reversed(sentences[: draft.sentences[0].number - 1]):
@@ -747,7 +878,9 @@ def event_from(draft: Draft, article: Article, ref: date, inherited: DateCue | N
             "location": draft.location,
             "geo_precision": geo_precision_for(draft.location, incident_text),
             "fatalities": draft.fatalities,
-            "civilian_targeting": bool(draft.actor2 and draft.actor2.name == "Civilians"),
+            # Protesters killed or shot by security forces are civilians targeted.
+            "civilian_targeting": bool(draft.actor2 and draft.actor2.name == "Civilians")
+            or draft.sub_event_type == "Excessive force against protesters",
             "source": source_of(incident_text) or source_of(text),
             "notes": notes[:300],
             "evidence": [text[s.start : min(s.end, s.start + MAX_SENTENCE_CHARS)].strip() for s in draft.sentences[:3]],

@@ -278,3 +278,104 @@ def test_complete_incidents_of_garbage_is_empty():
     from pipeline.strategies import complete_incidents
 
     assert complete_incidents('{"incidents": [{"quote": "unfinished') == []
+
+
+@pytest.mark.parametrize("code, sentence, killed, expected", [
+    # Remote violence words settle the sub-event type.
+    ("explosion_air_or_drone_strike", "A roadside bomb killed five soldiers near Balad.", 5,
+     "explosion_remote_explosive_landmine_ied"),
+    ("explosion_air_or_drone_strike", "A suicide bomber blew himself up at a checkpoint in Khyber.", 3,
+     "explosion_suicide_bomb"),
+    ("violence_against_civilians_attack", "Russian shelling killed two civilians in Zaporizhzhia.", 2,
+     "explosion_shelling_artillery_missile"),
+    ("explosion_shelling_artillery_missile", "Air strikes and shelling hit Kafranbel.", 0,
+     "explosion_shelling_artillery_missile"),  # the model's choice stands when the sentence names it
+    ("explosion_air_or_drone_strike", "Regime air strikes killed ten civilians.", 10, "explosion_air_or_drone_strike"),
+    # Violence against civilians by what was done.
+    ("protest_peaceful", "Soldiers raped 121 women in the village of Nakiele.", 0,
+     "violence_against_civilians_sexual_violence"),
+    ("protest_peaceful", "Hundreds of women protested against rape in Bukavu.", 0, "protest_peaceful"),
+    ("violence_against_civilians_attack", "Boko Haram gunmen abducted 16 women in Madagali.", 0,
+     "violence_against_civilians_abduction"),
+    ("violence_against_civilians_attack", "Gunmen kidnapped and killed two traders.", 2, "violence_against_civilians_attack"),
+    ("violence_against_civilians_attack", "An angry mob lynched a man accused of theft.", 1, "riot_mob_violence"),
+    # Protesters met by force are a protest, not an attack on civilians.
+    ("violence_against_civilians_attack", "Security forces opened fire on protesters in Sanamein, killing 20.", 20,
+     "protest_excessive_force_against_protesters"),
+    ("violence_against_civilians_attack", "Police fired tear gas to disperse demonstrators in Nairobi.", 0,
+     "protest_with_intervention"),
+    # No telling words: the model's code stands.
+    ("battle_armed_clash", "Rebels and regime forces clashed east of Khan Sheikhun.", 60, "battle_armed_clash"),
+    ("violence_against_civilians_attack", "Gunmen shot dead seven farmers in Dogo.", 7, "violence_against_civilians_attack"),
+])
+def test_reconcile_event_reads_what_the_sentence_says_happened(code, sentence, killed, expected):
+    from pipeline.strategies import reconcile_event
+
+    assert reconcile_event(code, sentence, killed) == expected
+
+
+def test_protest_and_mob_actors_follow_the_codebook():
+    from pipeline.strategies import actors_for
+    from schemas import Actor, ActorType
+
+    police = Actor(name="Police Forces of Kenya", actor_type=ActorType.STATE_FORCES)
+    civilians = Actor(name="Civilians", actor_type=ActorType.CIVILIANS)
+    a1, a2 = actors_for("Protests", "Protest with intervention", police, civilians)
+    assert (a1.name, a2.name) == ("Protesters", "Police Forces of Kenya")
+    a1, a2 = actors_for("Protests", "Peaceful protest", civilians, None)
+    assert (a1.name, a2) == ("Protesters", None)
+    someone = Actor(name="Unidentified armed group", actor_type=ActorType.POLITICAL_MILITIA)
+    a1, a2 = actors_for("Riots", "Mob violence", someone, None)
+    assert (a1.name, a2.name) == ("Rioters", "Civilians")
+    a1, a2 = actors_for("Battles", "Armed clash", police, someone)
+    assert (a1, a2) == (police, someone)
+
+
+def test_a_lede_that_dates_only_the_reporting_takes_the_day_from_the_body():
+    from pipeline.strategies import Draft, following_cue, split_sentences
+    from schemas import Actor, ActorType
+
+    text = ("An airstrike by the Myanmar military killed ten civilians in a village, locals said on Wednesday.\n\n"
+            "The country has been in conflict since the 2021 coup.\n\n"
+            "A military aircraft, on Tuesday afternoon, dropped three bombs on Nyaung Kone village.\n\n"
+            "Elsewhere, on Monday, two soldiers were killed in Nyaung Kone.")
+    sentences = split_sentences(text)
+    ref = date(2023, 6, 28)  # a Wednesday
+    draft = Draft(event_type="Explosions/Remote violence", sub_event_type="Air/drone strike",
+                  actor1=Actor(name="Military Forces of Myanmar", actor_type=ActorType.STATE_FORCES),
+                  actor2=None, assoc1=[], country="Myanmar", admin1="Sagaing", location="Nyaung Kone",
+                  fatalities=10, per_side=False, cue=None, sentences=[sentences[0]])
+    assert following_cue(draft, sentences, ref).start == date(2023, 6, 27)
+    # Only sentences about the same incident count, and "Elsewhere" ends the search.
+    draft.location = "Kurmi"
+    assert following_cue(draft, sentences, ref) is None
+
+
+def test_a_place_given_as_region_finds_its_region():
+    from pipeline.strategies import settle_places
+
+    # The town in both slots: the gazetteer knows the town's region.
+    assert settle_places("Syria", "Manbij", "Manbij", "Clashes in Manbij.") == ("Aleppo", "Manbij")
+    # A village the gazetteer does not know exactly: the one region the article names.
+    text = "A military aircraft dropped three bombs on Nyaung Kone village in the northern Sagaing region."
+    assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text) == ("Sagaing", "Nyaung Kone")
+    # Two regions named: no guess.
+    text2 = text + " Survivors spoke to the Mandalay region's broadcaster."
+    assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text2) == (None, "Nyaung Kone")
+
+
+def test_clashes_are_battles_and_armed_victims_make_a_clash():
+    from pipeline.strategies import IncidentSlots, Sentence, draft_from, reconcile_event
+
+    sentence = "Violent clashes east of Khan Sheikhun broke out at dawn after jihadists attacked regime positions."
+    assert reconcile_event("explosion_air_or_drone_strike", sentence, 0) == "battle_armed_clash"
+    # Air strikes during clashes stay air strikes.
+    assert reconcile_event("explosion_air_or_drone_strike", "Air strikes backed the clashes.", 0) == \
+        "explosion_air_or_drone_strike"
+
+    text = "Eight rebels were killed trying to sneak into regime positions near Abu Duhur."
+    article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2019, 8, 27))
+    slots = IncidentSlots(quote=text[:30], event="violence_against_civilians_attack", actor1="regime forces",
+                          actor2="rebels", country="Syria", admin1="Idlib", location="Abu Duhur", killed=[8])
+    draft = draft_from(slots, [Sentence(1, 0, len(text), text)], article, date(2019, 8, 27))
+    assert (draft.event_type, draft.sub_event_type) == ("Battles", "Armed clash")

@@ -341,6 +341,16 @@ def _country_of(name: str) -> str | None:
     return None
 
 
+def _country_named(raw: str) -> str | None:
+    """The country an actor name is nothing but ("Syria", "Russia", "the Syrian government")."""
+    core = re.sub(r"\s+(government|regime|state|authorities)$", "", raw.strip(), flags=re.IGNORECASE)
+    core = re.sub(r"'s$|’s$", "", core)
+    for country, words in actor_rules()["demonyms"].items():
+        if core.lower() == country.lower() or core.lower() in (w.lower() for w in words):
+            return country
+    return None
+
+
 def _kind_of_named(lower: str) -> str:
     """The type of a named armed group the alias table does not know."""
     if re.search(r"\b(ethnic|tribal|clan|communal|herders?|herdsmen|vigilantes?)\b", lower):
@@ -372,6 +382,11 @@ def normalise_actor(name: str | None, actor_type: str | None, country: str, text
             if len(alias) >= 3 and re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", raw, flags):
                 return named(canonical)
     kind = actor_type or _kind_of_named(lower)
+    country_named = _country_named(raw)
+    if country_named:
+        # "Syria", "the Syrian government": the state acting, through its forces.
+        atype = ActorType.STATE_FORCES if country_named == country else ActorType.EXTERNAL_FORCES
+        return Actor(name=f"Military Forces of {country_named}", actor_type=atype)
     if re.search(rules["patterns"]["police"], lower):
         where = _country_of(raw) or country
         return Actor(name=f"Police Forces of {where}", actor_type=ActorType.STATE_FORCES)
@@ -409,8 +424,13 @@ _NUMBER_WORDS = {
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
     "hundred": 100, "dozens": 12, "dozen": 12, "tens": 10, "scores": 20,
 }
+# "wounded five others", "injured four other people": the number counts the wounded.
+_WOUNDED_BEFORE = re.compile(
+    r"\b(?:wounded|wounding|wounds|injured|injuring|injures|hurt|hurting)\s+(?:at least |about |some |nearly |around |more than |over )?$",
+    re.IGNORECASE,
+)
 _NOT_DEATHS = re.compile(
-    r"^\s*(?:people |others |more )?(injured|wounded|hurt|displaced|kilomet|km|miles|years|year-old|houses|homes|"
+    r"^\s*(?:other people |people |others |other |more )?(injured|wounded|hurt|displaced|kilomet|km|miles|years|year-old|houses|homes|"
     r"percent|%|per cent|schools|facilities|hospitals|apartments|missiles|rockets|drones|towns|villages)",
     re.IGNORECASE,
 )
@@ -420,11 +440,11 @@ def numbers_in(text: str) -> set[int]:
     """Numbers stated in the text as deaths could be: digits and number words, not injured/distances."""
     found: set[int] = set()
     for m in re.finditer(r"\b(\d{1,3}(?:,\d{3})*|\d+)\b", text):
-        if not _NOT_DEATHS.match(text[m.end() :]):
+        if not _NOT_DEATHS.match(text[m.end() :]) and not _WOUNDED_BEFORE.search(text[: m.start()]):
             found.add(int(m.group(1).replace(",", "")))
     for m in re.finditer(r"\b([A-Za-z]+)(?:-([A-Za-z]+))?\b", text):
         first = _NUMBER_WORDS.get(m.group(1).lower())
-        if first is None or _NOT_DEATHS.match(text[m.end() :]):
+        if first is None or _NOT_DEATHS.match(text[m.end() :]) or _WOUNDED_BEFORE.search(text[: m.start()]):
             continue
         second = _NUMBER_WORDS.get((m.group(2) or "").lower(), 0)
         found.add(first + (second if second < 10 else 0))
@@ -462,6 +482,37 @@ def fatalities_from(killed: list[int], text: str) -> int:
     return sum(unique)
 
 
+_NUM = r"(\d{1,3}(?:,\d{3})*|\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|dozens)"
+_STATED_TOLL = (
+    re.compile(r"\b(?:killed|killing|kills|killed off)\s+(?:at least |more than |over |about |some |nearly |around )?" + _NUM + r"\b", re.IGNORECASE),
+    re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,3}?(?:were|was|have been|had been|are|got)\s+(?:\w+\s+)?(?:killed|shot dead|slain|dead)\b", re.IGNORECASE),
+    re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,2}?(?:dead|killed)\b", re.IGNORECASE),
+)
+
+
+def stated_toll(text: str) -> int:
+    """The one death toll a sentence states in a plain pattern ("20 people were killed"), or 0.
+
+    Used when the model gave no numbers for a sentence that does state deaths.
+    Two different tolls in one sentence are left to the model: 0.
+    """
+    found = set()
+    for pattern in _STATED_TOLL:
+        for m in pattern.finditer(text):
+            word = m.group(1).lower()
+            n = _NUMBER_WORDS.get(word) or (12 if word == "dozens" else None)
+            if n is None:
+                n = int(word.replace(",", ""))
+            if not _WOUNDED_BEFORE.search(text[: m.start(1)]):
+                found.add(n)
+    if len(found) != 1:
+        return 0
+    n = found.pop()
+    if numbers_in(text) - {n, 1}:
+        return 0  # other counts in the sentence ("killed 4 fighters and 6 civilians"): the model's call
+    return n if 0 < n <= MAX_INCIDENT_TOLL else 0
+
+
 _PLACE_PREFIX = re.compile(r"^(the\s+)?((town|city|village|villages|area|district|region|province|outskirts|countryside|suburb|locality)\s+of\s+)", re.IGNORECASE)
 _NEAR = re.compile(r"\b(near|east of|west of|north of|south of|northeast of|northwest of|southeast of|southwest of|outskirts of|vicinity of|around|countryside of|close to|outside)\b", re.IGNORECASE)
 
@@ -484,6 +535,13 @@ _REGION_MENTION = re.compile(
     r"\b((?:[A-Z][\w'’-]+ ){0,2}[A-Z][\w'’-]+) (?:region|state|province|governorate|prefecture)\b"
     r"|\b(?:region|state|province|governorate) of ((?:[A-Z][\w'’-]+ ){0,2}[A-Z][\w'’-]+)"
 )
+
+
+def _sentences_naming(text: str, place: str | None) -> str:
+    """The sentences that name `place`: where the article says which region it lies in."""
+    if not place:
+        return ""
+    return " ".join(m.group(0) for m in re.finditer(r"[^.\n]*" + re.escape(place) + r"[^.\n]*", text, re.IGNORECASE))
 
 
 def region_named_in(idx: Any, text: str) -> str | None:
@@ -528,11 +586,11 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     if admin1 and code is None:
         # Not a region of this country: a town (or a district) given as admin1.
         town = admin1
-        admin1 = region_of(town) or region_of(location) or region_named_in(idx, text)
+        admin1 = region_of(town) or region_of(location) or region_named_in(idx, _sentences_naming(text, location or town))
         if location is None and idx.match_place(town, None) is not None:
             location = town
     elif admin1 is None:
-        admin1 = region_of(location) or region_named_in(idx, text)
+        admin1 = region_of(location) or region_named_in(idx, _sentences_naming(text, location))
     elif code is not None and confidence < 1.0 and admin1:
         admin1 = idx.admin1_names.get(code, admin1)  # "Khyber" -> "Khyber Pakhtunkhwa"
     if location and admin1 and location.lower() == admin1.lower():
@@ -564,6 +622,7 @@ _TOTAL = re.compile(
     r"|\b(?:war|conflict|insurgency|violence)\b(?:,[^.;]{0,90},)? (?:has|have) (?:killed|left)\b"
     r"|\ba total of\b|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
     r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b"
+    r"|\bkilled in the (?:violence|escalation|unrest|bloodshed|crackdown|conflict|war)\b"
     r"|\bsince the (?:\w+ ){0,2}?(?:went into effect|took effect|began|started|erupted|broke out|was signed)\b",
     re.IGNORECASE,
 )
@@ -610,7 +669,7 @@ _EXPLOSION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (code, re.compile(pattern, re.IGNORECASE)) for code, pattern in (
         ("explosion_suicide_bomb", r"\bsuicide[- ](?:bomb\w*|attack\w*|car bomb\w*|vest)|\bblew (?:himself|herself|themselves) up"),
         ("explosion_remote_explosive_landmine_ied",
-         r"\b(?:roadside bombs?|improvised explosive|IEDs?|land ?mines?|car bombs?|explosive devices?|"
+         r"\b(?:roadside (?:bomb|blast|explosion)s?|improvised explosive|IEDs?|land ?mines?|car bombs?|explosive devices?|"
          r"bombs? (?:exploded|went off|blast)|planted (?:a |an )?(?:bomb|explosive))"),
         ("explosion_grenade", r"\bgrenades?\b"),
         ("explosion_air_or_drone_strike",
@@ -668,8 +727,12 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
         present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]
         if present and (code not in present or present[0] == "explosion_suicide_bomb"):
             return present[0]
-        if not present and family == "explosion" and _CLASH_WORDS.search(sentence):
-            return "battle_armed_clash"  # clashes, with nothing fired from afar
+        if not present and family == "explosion":
+            # Nothing fired from afar in the sentence: what it does say decides.
+            if protest_said:
+                return "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
+            if _CLASH_WORDS.search(sentence):
+                return "battle_armed_clash"
     return code
 
 
@@ -679,7 +742,7 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
     country = slots.country.strip()
     actor1 = normalise_actor(slots.actor1, None, country, text)
     actor2 = normalise_actor(slots.actor2, None, country, text)
-    fatalities = fatalities_from(slots.killed, cited_text)
+    fatalities = fatalities_from(slots.killed, cited_text) if slots.killed else stated_toll(cited_text)
     if actor1 is None or fatalities > MAX_INCIDENT_TOLL:
         return None  # no one acting, or a tally ("25,671 civilians killed"), not one incident
     code = reconcile_event(slots.event, cited_text, fatalities)
@@ -937,8 +1000,8 @@ def sweep_candidates(sentences: list[Sentence], cited: set[int], known_tolls: se
         if s.number in cited or not is_candidate(s) or looks_like_total(s) or not _HARM.search(s.text):
             continue
         stated = numbers_in(s.text) - {1}
-        if stated and stated <= set(known_tolls):
-            continue
+        if stated and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls)):
+            continue  # a listed toll again, or its per-side breakdown ("19 jihadists and 16 ..." of 35)
         picked.append(s)
     return picked[:MAX_SWEEP]
 

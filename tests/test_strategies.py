@@ -359,9 +359,11 @@ def test_a_place_given_as_region_finds_its_region():
     # A village the gazetteer does not know exactly: the one region the article names.
     text = "A military aircraft dropped three bombs on Nyaung Kone village in the northern Sagaing region."
     assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text) == ("Sagaing", "Nyaung Kone")
-    # Two regions named: no guess.
-    text2 = text + " Survivors spoke to the Mandalay region's broadcaster."
+    # Only a sentence naming the place says its region: no guess from elsewhere in the article.
+    text2 = "Bombs fell on Nyaung Kone village. Survivors spoke to the Mandalay region's broadcaster."
     assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text2) == (None, "Nyaung Kone")
+    text3 = "Bombs fell on Nyaung Kone between the Sagaing region and the Mandalay region."
+    assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text3) == (None, "Nyaung Kone")
 
 
 def test_clashes_are_battles_and_armed_victims_make_a_clash():
@@ -379,3 +381,40 @@ def test_clashes_are_battles_and_armed_victims_make_a_clash():
                           actor2="rebels", country="Syria", admin1="Idlib", location="Abu Duhur", killed=[8])
     draft = draft_from(slots, [Sentence(1, 0, len(text), text)], article, date(2019, 8, 27))
     assert (draft.event_type, draft.sub_event_type) == ("Battles", "Armed clash")
+
+
+def test_a_country_named_as_actor_is_its_forces_and_breakdowns_are_not_swept():
+    from pipeline.strategies import looks_like_total, normalise_actor, split_sentences, sweep_candidates
+
+    assert normalise_actor("Syria", None, "Syria", "").name == "Military Forces of Syria"
+    russia = normalise_actor("the Russian government", None, "Syria", "")
+    assert (russia.name, russia.actor_type.value) == ("Military Forces of Russia", "external_forces")
+    text = ("Headline.\n\nClashes killed 35 fighters on Sunday.\n\nAn air strike hit a market.\n\n"
+            "At least 19 jihadists and 16 pro-regime fighters have been killed, the report said.\n\n"
+            "At least 119 civilians were killed in the violence, the monitor said.\n\n"
+            "Gunmen killed four farmers in Dogo.")
+    sentences = split_sentences(text)
+    assert looks_like_total(sentences[4])
+    swept = sweep_candidates(sentences, cited={2}, known_tolls={35})
+    assert [s.text for s in swept] == ["Gunmen killed four farmers in Dogo."]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("One witness says at least 20 people were killed when Syrian forces fired on protesters.", 20),
+    ("A Russian missile attack killed at least two people and wounded five others.", 2),
+    ("The blast killed five soldiers.", 5),
+    ("Ten people were killed and eight wounded, he said.", 10),
+    ("Five people were injured.", 0),
+    ("The strike killed 4 fighters and 6 civilians.", 0),  # two tolls: left to the model
+])
+def test_stated_toll(text, expected):
+    from pipeline.strategies import stated_toll
+
+    assert stated_toll(text) == expected
+
+
+def test_the_wounded_are_not_counted_as_dead():
+    from pipeline.strategies import fatalities_from
+
+    assert fatalities_from([2, 5], "A missile attack killed at least two people and wounded five others.") == 2
+    assert fatalities_from([1, 4], "Another strike killed a woman and injured four other people.") == 1

@@ -895,13 +895,17 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
     A lede often dates only the reporting ("... killed ten civilians, locals
     said on Wednesday") and the body the event ("on Tuesday afternoon, dropped
     three bombs on Nyaung Kone"). A later sentence counts as the same incident
-    when it names the incident's place, or states its toll with a death word.
+    when it names the incident's place (any violent sentence, when the incident
+    has no named place), or states its toll with a death word.
     """
-    last = draft.sentences[-1].number
-    for s in sentences[last: last + FOLLOWING_WINDOW]:
+    own = {s.number for s in draft.sentences}
+    first = draft.sentences[0].number
+    for s in sentences[first: first + FOLLOWING_WINDOW + len(own)]:
+        if s.number in own:
+            continue
         if _NEW_INCIDENT.match(s.text):
             break
-        same_place = bool(draft.location) and draft.location.lower() in s.text.lower()
+        same_place = (draft.location.lower() in s.text.lower()) if draft.location else is_candidate(s)
         same_toll = bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
         if same_place or same_toll:
             cue = date_cue(s.text, ref)

@@ -683,6 +683,11 @@ _MOB_WORDS = re.compile(r"\b(?:mobs?|lynch\w*)\b", re.IGNORECASE)
 _CLASH_WORDS = re.compile(
     r"\b(?:clash(?:es|ed)?|fighting|fought|gun ?battles?|firefights?|skirmish\w*|exchanged? fire|"
     r"attacked (?:\w+ ){0,2}positions)\b", re.IGNORECASE)
+# Armed men as the ones who died or fought: a sentence about them, with nothing
+# fired from afar and no civilian in it, tells a battle.
+_FIGHTERS = re.compile(
+    r"\b(?:fighters|combatants|soldiers|troops|rebels|jihadists|militants|insurgents|gunmen|loyalists|"
+    r"servicemen|policemen|police officers)\b", re.IGNORECASE)
 _PROTEST_WORDS = re.compile(r"\b(?:protest\w*|demonstrat(?:ors?|ions?|ed|ing)|rall(?:y|ies))\b", re.IGNORECASE)
 
 
@@ -731,7 +736,7 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
             # Nothing fired from afar in the sentence: what it does say decides.
             if protest_said:
                 return "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
-            if _CLASH_WORDS.search(sentence):
+            if _CLASH_WORDS.search(sentence) or _FIGHTERS.search(sentence):
                 return "battle_armed_clash"
     return code
 
@@ -751,11 +756,17 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
         actor2 = None
     if actor1.name == "Civilians" and actor2 is not None:
         actor1, actor2 = actor2, actor1  # civilians are the target, not the initiator
+    civilians_said = re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE) is not None
     if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
-        if re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE):
+        if civilians_said:
             etype, sub = "Violence against civilians", "Attack"
         else:
             actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
+    if (etype, sub) == ("Violence against civilians", "Attack") and not civilians_said and _FIGHTERS.search(cited_text):
+        # "eight rebels were killed trying to sneak through frontlines": fighters died, not civilians.
+        etype, sub = "Battles", "Armed clash"
+        if actor2 is not None and actor2.name == "Civilians":
+            actor2 = None
     if etype == "Violence against civilians" and _is_armed(actor2):
         etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
     actor1, actor2 = actors_for(etype, sub, actor1, actor2)
@@ -782,7 +793,8 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
         admin1=admin1,
         location=location,
         fatalities=fatalities,
-        per_side=len(set(grounded)) >= 2,
+        # Per side only when the toll is their sum: "10 civilians, among them a child" is one count.
+        per_side=len(set(grounded)) >= 2 and fatalities == sum(set(grounded)),
         cue=cue,
         sentences=list(cited),
     )
@@ -905,7 +917,8 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
             continue
         if _NEW_INCIDENT.match(s.text):
             break
-        same_place = (draft.location.lower() in s.text.lower()) if draft.location else is_candidate(s)
+        # With no named place, only a lede (which summarises) borrows from the next violent sentence.
+        same_place = (draft.location.lower() in s.text.lower()) if draft.location else (first <= 3 and is_candidate(s))
         same_toll = bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
         if same_place or same_toll:
             cue = date_cue(s.text, ref)

@@ -418,3 +418,24 @@ def test_the_wounded_are_not_counted_as_dead():
 
     assert fatalities_from([2, 5], "A missile attack killed at least two people and wounded five others.") == 2
     assert fatalities_from([1, 4], "Another strike killed a woman and injured four other people.") == 1
+
+
+def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
+    from pipeline.strategies import IncidentSlots, Sentence, draft_from, reconcile_event
+
+    breakdown = "Fifty-one pro-government fighters had been killed over 48 hours, while 45 of their opponents died."
+    assert reconcile_event("explosion_air_or_drone_strike", breakdown, 96) == "battle_armed_clash"
+
+    def draft(text, **slots):
+        article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2019, 8, 27))
+        base = dict(quote=text[:30], actor1="HTS", actor2="Civilians", country="Syria", admin1="Idlib",
+                    location=None, killed=[])
+        return draft_from(IncidentSlots(**{**base, **slots}), [Sentence(1, 0, len(text), text)], article,
+                          date(2019, 8, 27))
+
+    sneak = "Eight rebels were killed trying to sneak through frontlines towards regime positions."
+    d = draft(sneak, event="violence_against_civilians_attack", killed=[8])
+    assert (d.event_type, d.actor2) == ("Battles", None)
+    among = "Elsewhere, 10 civilians, among them a child, were killed in regime air strikes."
+    d = draft(among, event="explosion_air_or_drone_strike", actor1="regime", killed=[10, 1])
+    assert (d.fatalities, d.per_side, d.event_type) == (10, False, "Explosions/Remote violence")

@@ -686,7 +686,7 @@ _CLASH_WORDS = re.compile(
 # Armed men as the ones who died or fought: a sentence about them, with nothing
 # fired from afar and no civilian in it, tells a battle.
 _FIGHTERS = re.compile(
-    r"\b(?:fighters|combatants|soldiers|troops|rebels|jihadists|militants|insurgents|gunmen|loyalists|"
+    r"\b(?:fighters|combatants|soldiers|troops|forces|rebels|jihadists|militants|insurgents|gunmen|loyalists|"
     r"servicemen|policemen|police officers)\b", re.IGNORECASE)
 _PROTEST_WORDS = re.compile(r"\b(?:protest\w*|demonstrat(?:ors?|ions?|ed|ing)|rall(?:y|ies))\b", re.IGNORECASE)
 
@@ -762,8 +762,11 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
             etype, sub = "Violence against civilians", "Attack"
         else:
             actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
-    if (etype, sub) == ("Violence against civilians", "Attack") and not civilians_said and _FIGHTERS.search(cited_text):
-        # "eight rebels were killed trying to sneak through frontlines": fighters died, not civilians.
+    if (etype, sub) == ("Violence against civilians", "Attack") and not civilians_said and (
+        _FIGHTERS.search(cited_text) or _CLASH_WORDS.search(cited_text)
+    ):
+        # "eight rebels were killed trying to sneak through frontlines", "25 pro-regime
+        # forces were killed in the clashes": fighters died, not civilians.
         etype, sub = "Battles", "Armed clash"
         if actor2 is not None and actor2.name == "Civilians":
             actor2 = None

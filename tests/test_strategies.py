@@ -436,6 +436,12 @@ def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
     sneak = "Eight rebels were killed trying to sneak through frontlines towards regime positions."
     d = draft(sneak, event="violence_against_civilians_attack", killed=[8])
     assert (d.event_type, d.actor2) == ("Battles", None)
+    clashes = "More than 25 pro-regime forces were killed in the clashes."
+    d = draft(clashes, event="violence_against_civilians_attack", actor1="regime", actor2=None, killed=[25])
+    assert (d.event_type, d.sub_event_type) == ("Battles", "Armed clash")
+    shot = "Regime forces shot dead five villagers in the clashes' aftermath."
+    d = draft(shot, event="violence_against_civilians_attack", actor1="regime", killed=[5])
+    assert d.event_type == "Violence against civilians"  # civilians died: still an attack on civilians
     among = "Elsewhere, 10 civilians, among them a child, were killed in regime air strikes."
     d = draft(among, event="explosion_air_or_drone_strike", actor1="regime", killed=[10, 1])
     assert (d.fatalities, d.per_side, d.event_type) == (10, False, "Explosions/Remote violence")

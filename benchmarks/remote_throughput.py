@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/remote_throughput.py [--articles 200] [--latency 0.3] [--jobs 16]
 
-Starts tests/fake_openai_server.py in its own process (so the server does not
+Starts tests/support/fake_openai_server.py in its own process (so the server does not
 compete with the pipeline for the GIL), writes a corpus of distinct articles,
 and in one invocation measures:
 
@@ -31,21 +31,21 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from fake_openai_server import write_corpus  # noqa: E402
+from tests.support.fake_openai_server import write_corpus  # noqa: E402
 
-from pipeline.backends import get_backend  # noqa: E402
+from pipeline.backends import get_backend
 from pipeline.prompts import load_prompt  # noqa: E402
 from pipeline.runner import run_pipeline  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.store.database import Store
 
 
 class ServerProcess:
     def __init__(self, latency: float, failure_rate: float = 0.0, kinds: str = "429,500", seed: int = 0,
                  retry_after: float = 1.0):
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "fake_openai_server.py"), "--latency", str(latency),
+            [sys.executable, "-m", "tests.support.fake_openai_server", "--latency", str(latency),
              "--failure-rate", str(failure_rate), "--kinds", kinds, "--seed", str(seed),
              "--retry-after", str(retry_after)],
             stdout=subprocess.PIPE, text=True, cwd=ROOT,

@@ -23,8 +23,9 @@ import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from pipeline.paths import data_file
 
-PRICES_PATH = Path(__file__).resolve().parent / "data" / "prices.json"
+PRICES_PATH = data_file("prices.json")
 PRICES_ENV = "CONFLICT_EVENTS_PRICES"
 FREE_BACKENDS = {"local", "fake"}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.errors import IngestError
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
@@ -54,9 +56,6 @@ class Article:
     def ok(self) -> bool:
         return self.error is None
 
-
-class IngestError(Exception):
-    """A whole-input problem (missing folder, bad metadata file)."""
 
 
 def normalise_text(text: str) -> str:
@@ -309,17 +308,7 @@ def read_article(
             article.error = f"too little text for an article ({n_chars} characters; at least {MIN_TEXT_CHARS} needed)"
         return article
 
-    article.text = text
-    article.article_id = article_id_for(text)
-    article.title = str(meta["title"]) if meta.get("title") else text.split("\n", 1)[0][:200]
-    article.url = str(meta["url"]) if meta.get("url") else None
-    article.source = str(meta["source"]) if meta.get("source") else None
-    article.metadata = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in meta.items()}
-    injected = find_injection_spans(text)
-    if injected:
-        article.metadata["suspected_injection"] = [
-            {"start": start, "end": end, "text": text[start:end][:300]} for start, end in injected
-        ]
+    _set_text(article, text, meta)
     published = meta.get("published")
     try:
         article.published = _parse_date(published, article.file_name) if published else default_published
@@ -331,6 +320,44 @@ def read_article(
             "no publication date: relative dates cannot be resolved. Add it to published.json "
             "in the folder, to the file's front matter, or pass --published YYYY-MM-DD"
         )
+    return article
+
+
+def _set_text(article: Article, text: str, meta: dict[str, Any]) -> None:
+    """Give an article its text, id, metadata and the spans that read as instructions to a model."""
+    article.text = text
+    article.article_id = article_id_for(text)
+    article.title = str(meta["title"]) if meta.get("title") else text.split("\n", 1)[0][:200]
+    article.url = str(meta["url"]) if meta.get("url") else None
+    article.source = str(meta["source"]) if meta.get("source") else None
+    article.metadata = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in meta.items()}
+    injected = find_injection_spans(text)
+    if injected:
+        article.metadata["suspected_injection"] = [
+            {"start": start, "end": end, "text": text[start:end][:300]} for start, end in injected
+        ]
+
+
+def article_from_text(
+    text: str,
+    published: date | str,
+    *,
+    name: str = "text",
+    title: str | None = None,
+    url: str | None = None,
+    source: str | None = None,
+) -> Article:
+    """An article from a string, normalised as a file's text would be (for `pipeline.extract_text`)."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(normalise_text(text)) < MIN_TEXT_CHARS:
+        raise IngestError(f"too little text for an article (at least {MIN_TEXT_CHARS} characters needed)")
+    meta = {k: v for k, v in {"title": title, "url": url, "source": source}.items() if v}
+    article = Article(path=name, file_name=name, n_bytes=len(text.encode("utf-8")))
+    _set_text(article, text, meta)
+    try:
+        article.published = _parse_date(published, name)
+    except ValueError as exc:
+        raise IngestError(str(exc)) from exc
     return article
 
 

@@ -16,12 +16,19 @@ from typing import Any
 
 import yaml
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from pipeline.errors import PromptError
+from pipeline.paths import prompts_dir
+
+PROMPTS_DIR = prompts_dir()
 DEFAULT_PROMPT = "default"
+# The extraction designs a prompt may name, and the sections each needs. The
+# functions live in `pipeline.extraction.article.STRATEGIES` (a test keeps the two
+# in step); checking here makes a bad name an error before any run starts.
+STRATEGY_SECTIONS: dict[str, tuple[str, ...]] = {
+    "single": (),
+    "staged": ("system", "task"),
+}
 
-
-class PromptError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -75,12 +82,20 @@ def load_prompt(name_or_path: str, folder: Path = PROMPTS_DIR) -> Prompt:
         if key not in meta:
             raise PromptError(f"{path}: front matter needs {key!r}")
     settings = {k: v for k, v in meta.items() if k not in ("name", "description", "strategy")}
-    return Prompt(
+    strategy = str(meta["strategy"])
+    if strategy not in STRATEGY_SECTIONS:
+        raise PromptError(
+            f"{path}: unknown strategy {strategy!r} in the front matter; choose one of {', '.join(STRATEGY_SECTIONS)}"
+        )
+    prompt = Prompt(
         name=str(meta["name"]),
         description=str(meta["description"]),
-        strategy=str(meta["strategy"]),
+        strategy=strategy,
         text=body.strip() + "\n",
         hash=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
         path=str(path),
         settings=settings,
     )
+    for section in STRATEGY_SECTIONS[strategy]:
+        prompt.section(section)  # raises PromptError naming the missing section
+    return prompt

@@ -35,13 +35,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import cache as response_cache
-from . import costs
-from .backends import Backend
-from .extract import ExtractionResult, extract_article
-from .ingest import DEFAULT_MAX_BYTES, Article, ingest
-from .prompts import Prompt
-from .store import Store, event_to_row, insert_rows, utcnow
+from pipeline.extraction import cache as response_cache
+from pipeline import costs
+from pipeline.backends.base import Backend
+from pipeline.extraction.article import ExtractionResult, extract_article
+from pipeline.ingest import DEFAULT_MAX_BYTES, Article, ingest
+from pipeline.prompts import Prompt
+from pipeline.store.database import Store
+from pipeline.store.rows import ArticleWrite, event_to_row, utcnow
 
 
 @dataclass
@@ -97,7 +98,7 @@ ProgressCallback = Callable[[str, Any], None]
 def _geocode(record: dict[str, Any]) -> dict[str, Any]:
     """Fill coordinates from the offline gazetteer when that stage is installed."""
     try:
-        from .geocode import apply_geocode
+        from pipeline.geo.geocode import apply_geocode
     except ImportError:
         return record
     try:
@@ -151,6 +152,10 @@ class _Finished:
     events: list[dict[str, Any]] = field(default_factory=list)
     cache_entries: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def rows(self) -> ArticleWrite:
+        return ArticleWrite(self.run_row, self.article_row, self.calls, self.events, self.cache_entries)
+
 
 class _Writer:
     """The single DuckDB writer: batches finished articles, one transaction per batch."""
@@ -184,7 +189,7 @@ class _Writer:
             return
         batch, self.pending, self._oldest = self.pending, [], None
         try:
-            _write_batch(self.store, batch)
+            self.store.write_articles(item.rows for item in batch)
         except BaseException:
             self.pending = batch + self.pending  # rolled back: still to be written
             raise
@@ -201,53 +206,6 @@ class _Writer:
         self.summary.n_cached += len(item.calls) - len(paid)
         self.summary.prompt_tokens += sum(c.get("prompt_tokens") or 0 for c in paid)
         self.summary.completion_tokens += sum(c.get("completion_tokens") or 0 for c in paid)
-
-
-def _write_batch(store: Store, batch: list[_Finished]) -> None:
-    """Write several articles in one transaction: each article's rows land together or not at all."""
-    con = store.con
-    articles: dict[str, dict[str, Any]] = {}
-    for item in batch:
-        if item.article_row and item.article_row.get("article_id"):
-            articles[item.article_row["article_id"]] = item.article_row
-    finished_at = utcnow()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if articles:
-            existing = {
-                r[0]
-                for r in con.execute(
-                    "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [sorted(articles)]
-                ).fetchall()
-            }
-            for article_id in sorted(existing):
-                row = articles[article_id]
-                # Keep the text; refresh metadata that may have been added since (e.g. a date).
-                con.execute(
-                    "UPDATE articles SET published = coalesce(?, published), file_name = ?, path = ? WHERE article_id = ?",
-                    [row.get("published"), row["file_name"], row.get("path"), article_id],
-                )
-            insert_rows(con, "articles", [row for a, row in articles.items() if a not in existing])
-        insert_rows(con, "llm_calls", _same_keys([c for item in batch for c in item.calls]))
-        insert_rows(con, "events", _same_keys([e for item in batch for e in item.events]))
-        insert_rows(con, "run_articles", _same_keys([{**item.run_row, "finished_at": finished_at} for item in batch]))
-        entries = [e for item in batch for e in item.cache_entries]
-        if entries:
-            response_cache.write_entries(con, entries)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def _same_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give every row every key: Arrow takes the columns from the first row only, so a
-    transport-error call (no response, no tokens) first in a batch would drop the
-    other rows' responses and tokens."""
-    keys: dict[str, None] = {}
-    for row in rows:
-        keys.update(dict.fromkeys(row))
-    return [{k: row.get(k) for k in keys} for row in rows]
 
 
 def _cache_enabled(backend: Backend, cache: bool | None) -> bool:
@@ -334,7 +292,7 @@ def run_pipeline(
     )
     try:
         snapshot = (
-            response_cache.load_snapshot(store.con, backend.label, [a.article_id for a in todo if a.article_id])
+            store.cached_responses(backend.label, [a.article_id for a in todo if a.article_id])
             if use_cache and todo
             else None
         )

@@ -9,14 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.acled import (
-    ACLED_COLUMNS,
-    disorder_type,
-    interaction_code,
-    region_of,
-    to_acled_rows,
-    write_acled_csv,
-)
+from pipeline.export.acled import ACLED_COLUMNS, disorder_type, interaction_code, region_of, to_acled_rows, write_acled_csv
 
 GOLD = Path(__file__).resolve().parents[1] / "evals" / "gold"
 

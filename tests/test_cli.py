@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from pipeline import cli
+from pipeline.cli.export import export_events_command
+from pipeline.cli.run import run_pipeline_command
 from schemas import ConflictEvent
 
 BIN = Path(sys.executable).parent
@@ -21,7 +22,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_every_command_has_help():
     runner = CliRunner()
-    for command in (cli.run_pipeline_command, cli.export_events_command):
+    for command in (run_pipeline_command, export_events_command):
         result = runner.invoke(command, ["--help"])
         assert result.exit_code == 0
         assert "Usage:" in result.output and len(result.output) > 300
@@ -66,7 +67,7 @@ def test_unknown_prompt_and_model_are_clear(seeds_dir, db_path):
 
 def test_openai_without_key_says_how_to_fix(seeds_dir, db_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    result = CliRunner().invoke(cli.run_pipeline_command, [str(seeds_dir), "--db", str(db_path), "--model", "openai/gpt-4o-mini"])
+    result = CliRunner().invoke(run_pipeline_command, [str(seeds_dir), "--db", str(db_path), "--model", "openai/gpt-4o-mini"])
     assert result.exit_code == 4
     assert "OPENAI_API_KEY" in result.output
 

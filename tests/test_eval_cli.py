@@ -11,12 +11,14 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from pipeline.eval_cli import run_eval_command
-from pipeline.evalrun import load_eval_columns
-from pipeline.evaluate import first_alternative, load_gold, score_run
+from pipeline.cli.evaluate import run_eval_command
+from pipeline.evaluation.harness import load_eval_columns
+from pipeline.evaluation.gold import first_alternative, load_gold
+from pipeline.evaluation.scoring import score_run
 from pipeline.ingest import ingest
 from pipeline.runner import article_row
-from pipeline.store import Store, event_to_row
+from pipeline.store.database import Store
+from pipeline.store.rows import ArticleWrite, event_to_row
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "evals" / "gold"
@@ -71,15 +73,15 @@ def make_gold_run(db: Path, articles_dir: Path, gold_dir: Path, run_id: str = "g
         for article in ingest(articles_dir):
             if article.file_name not in gold:
                 continue
-            store.upsert_article(article_row(article))
             events = [first_alternative({k: v for k, v in e.items() if k != "required"})
                       for e in gold[article.file_name]["events"]]
             rows = [event_to_row(e, event_id=f"{run_id}-{article.article_id}-{i}", run_id=run_id,
                                  article_id=article.article_id, index=i, offsets=[None] * len(e["evidence"]))
                     for i, e in enumerate(events)]
-            store.record_article_result({"run_id": run_id, "article_id": article.article_id,
-                                         "file_name": article.file_name, "status": "ok",
-                                         "n_events": len(rows), "n_calls": 0, "seconds": 0.0}, [], rows)
+            store.write_articles([ArticleWrite(
+                {"run_id": run_id, "article_id": article.article_id, "file_name": article.file_name,
+                 "status": "ok", "n_events": len(rows), "n_calls": 0, "seconds": 0.0},
+                article_row(article), events=rows)])
         store.finish_run(run_id, "completed", {"n_ok": len(gold)})
     return run_id
 

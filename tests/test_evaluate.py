@@ -10,18 +10,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.evaluate import (
-    FIELDS,
-    MATCH_THRESHOLD,
-    AliasTable,
-    default_aliases,
-    first_alternative,
-    load_gold,
-    pair_score,
-    places_equivalent,
-    score_article,
-    score_run,
-)
+from pipeline.evaluation.scoring import FIELDS, MATCH_THRESHOLD, AliasTable, default_aliases, pair_score, score_article, score_run
+from pipeline.evaluation.gold import first_alternative, load_gold
+from pipeline.geo.place_names import places_equivalent
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD_DIR = ROOT / "evals" / "gold"

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.geocode import (
-    GeoResult,
-    apply_geocode,
-    country_code,
-    geocode,
-    haversine_km,
-    normalize,
-    skeleton,
-)
+from pipeline.geo.geocode import GeoResult, apply_geocode, geocode
+from pipeline.geo.gazetteer import country_code, haversine_km
+from pipeline.geo.names import normalize, skeleton
 
 # Real coordinates of the towns (Wikipedia / GeoNames), to within ~1 km.
 KHAN_SHAYKHUN = (35.44, 36.65)
@@ -257,7 +251,7 @@ def test_event_map_renders_gold_syria_events(tmp_path):
     pytest.importorskip("matplotlib")
     import json
 
-    from pipeline.mapping import draw_event_map
+    from pipeline.export.maps import draw_event_map
 
     gold = Path(__file__).resolve().parents[1] / "evals" / "gold"
     events = []

@@ -25,11 +25,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.backends import FakeModel, get_backend
+from tests.support.fake_backend import FakeModel
+from pipeline.backends import get_backend
 from pipeline.ingest import find_injection_spans, ingest
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
-from pipeline.store import Store
+from pipeline.store.database import Store
 from schemas.grounding import find_span
 
 BIN = Path(sys.executable).parent

@@ -42,7 +42,7 @@ def local():
 
 def test_unconstrained_llama_cpp_ignores_a_json_schema_response_format(local):
     """The trap: llama-cpp-python drops OpenAI's json_schema response_format, so nothing constrains output."""
-    from pipeline.backends import _LOCAL_CACHE
+    from pipeline.backends.local import _LOCAL_CACHE
 
     llm = next(iter(_LOCAL_CACHE.values())).llm
     raw = llm.create_chat_completion(
@@ -132,7 +132,7 @@ def test_shortlist_sampler_picks_the_same_tokens_as_the_stock_grammar_chain(loca
     """Checking the grammar on the top tokens first changes speed, never output."""
     import llama_cpp
 
-    from pipeline.backends import _LOCAL_CACHE
+    from pipeline.backends.local import _LOCAL_CACHE
 
     llm = next(iter(_LOCAL_CACHE.values())).llm
     grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(Colour.model_json_schema()), verbose=False)
@@ -158,7 +158,7 @@ def test_shortlist_sampler_falls_back_to_the_whole_vocabulary(local):
     """When no shortlisted token fits the grammar, the whole vocabulary is checked and output stays valid."""
     import llama_cpp
 
-    from pipeline.backends import _LOCAL_CACHE
+    from pipeline.backends.local import _LOCAL_CACHE
     from pipeline import llama_sampling
 
     llm = next(iter(_LOCAL_CACHE.values())).llm

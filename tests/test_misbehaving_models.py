@@ -18,13 +18,15 @@ from pathlib import Path
 import instructor
 import pytest
 
-from pipeline.backends import Backend, FakeModel, completion_from_text, get_backend
-from pipeline.extract import extract_article
-from pipeline.fake_rules import answer
+from pipeline.backends.base import Backend, completion_from_text
+from tests.support.fake_backend import FakeModel
+from pipeline.backends import get_backend
+from pipeline.extraction.article import extract_article
+from tests.support.fake_rules import answer
 from pipeline.ingest import Article, article_id_for
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
-from pipeline.store import Store
+from pipeline.store.database import Store
 from schemas import ConflictEvent
 from schemas.grounding import find_span
 

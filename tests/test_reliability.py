@@ -30,7 +30,8 @@ from pipeline.backends import get_backend
 from pipeline.export import export_events
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
-from pipeline.store import DatabaseLocked, Store
+from pipeline.errors import DatabaseLocked
+from pipeline.store.database import Store
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,9 @@ DRIVER = textwrap.dedent(
     import os, signal, sys, time
     from pathlib import Path
 
-    from pipeline import backends, cli, store
+    import tests.support.fake_backend as backends
+    from pipeline.cli import run as cli
+    from pipeline.store import database as store
 
     # A job started in the background by a non-interactive shell inherits SIGINT
     # as ignored; restore the terminal behaviour so Ctrl-C is tested the same way
@@ -63,7 +66,7 @@ DRIVER = textwrap.dedent(
         if table == "run_articles":
             seen["run_articles"] += 1
             if where == "transaction" and seen["run_articles"] == hang_at:
-                # Inside Store.record_article_result: this article's llm_calls and
+                # Inside Store.write_articles: this article's llm_calls and
                 # events are inserted, its run_articles row and COMMIT are not.
                 hang("in transaction")
         return real_insert(con, table, rows)

@@ -21,16 +21,18 @@ import pytest
 from click.testing import CliRunner
 from tenacity import RetryCallState
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_openai_server import FakeOpenAIServer, write_corpus  # noqa: E402
+from tests.support.fake_openai_server import FakeOpenAIServer, write_corpus  # noqa: E402
 
 from pipeline import costs  # noqa: E402
-from pipeline.backends import FakeModel, completion_from_text, get_backend  # noqa: E402
-from pipeline.extract import MAX_RETRY_AFTER_S, _is_transient, _WaitHonouringRetryAfter  # noqa: E402
+from tests.support.fake_backend import FakeModel
+from pipeline.backends.base import completion_from_text
+from pipeline.backends import get_backend
+from pipeline.extraction.caller import MAX_RETRY_AFTER_S, _is_transient, _WaitHonouringRetryAfter
 from pipeline.prompts import load_prompt  # noqa: E402
 from pipeline.runner import run_pipeline  # noqa: E402
-from pipeline.server import make_server, serve_model_command  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.backends.server import make_server
+from pipeline.cli.serve import serve_model_command
+from pipeline.store.database import Store
 
 BIN = Path(sys.executable).parent
 SECRET = "sk-test-0123456789abcdefSECRETKEY"
@@ -163,7 +165,7 @@ def test_timeout_and_dropped_connection_are_retried(seeds_dir, db_path, server, 
 
 
 def test_persistent_failure_gives_up_with_a_transport_message(seeds_dir, db_path, server, prompt, monkeypatch):
-    import pipeline.extract as extract
+    import pipeline.extraction.caller as extract
 
     monkeypatch.setattr(extract, "MAX_TRANSPORT_ATTEMPTS", 3)
     server.retry_after = 0

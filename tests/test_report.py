@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from pipeline.evaluate import score_run
-from pipeline.report import render_html, render_markdown
+from pipeline.evaluation.scoring import score_run
+from pipeline.evaluation.report import render_html, render_markdown
 
 TEXT_A = ("Clashes east of the town of Khan Sheikhun killed 60 fighters on Tuesday. "
           "Elsewhere, 10 civilians were killed in regime air strikes.")

@@ -23,13 +23,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.backends import get_backend, redact
-from pipeline.evaluate import load_gold, score_run
-from pipeline.fake_rules import answer
+from pipeline.backends import get_backend
+from pipeline.backends.redact import redact
+from pipeline.evaluation.gold import load_gold
+from pipeline.evaluation.scoring import score_run
+from tests.support.fake_rules import answer
 from pipeline.prompts import load_prompt
-from pipeline.report import render_html, render_markdown
+from pipeline.evaluation.report import render_html, render_markdown
 from pipeline.runner import run_pipeline
-from pipeline.store import Store
+from pipeline.store.database import Store
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,10 @@ import textwrap
 import duckdb
 import pytest
 
-from pipeline.migrations import MIGRATIONS
-from pipeline.store import DatabaseLocked, Store, insert_rows
+from pipeline.store.migrations import MIGRATIONS
+from pipeline.errors import DatabaseLocked
+from pipeline.store.database import Store
+from pipeline.store.rows import ArticleWrite, insert_rows
 
 
 def test_migrations_apply_once_in_order(db_path):
@@ -38,8 +40,8 @@ def test_article_result_is_atomic(db_path):
     with Store(db_path) as store:
         bad_event = {"event_id": "e1", "run_id": "r", "article_id": "a", "fatalities": "not a number"}
         with pytest.raises(Exception):
-            store.record_article_result({"run_id": "r", "article_id": "a", "file_name": "f", "status": "ok"},
-                                        [{"call_id": "c1", "run_id": "r"}], [bad_event])
+            store.write_articles([ArticleWrite({"run_id": "r", "article_id": "a", "file_name": "f", "status": "ok"},
+                                               calls=[{"call_id": "c1", "run_id": "r"}], events=[bad_event])])
         assert store.con.execute("SELECT count(*) FROM llm_calls").fetchone()[0] == 0
         assert store.con.execute("SELECT count(*) FROM run_articles").fetchone()[0] == 0
 

@@ -1,0 +1,120 @@
+"""Split from pipeline.backends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+import instructor
+from openai.types.chat import ChatCompletion
+from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
+from pipeline.backends.base import Backend
+from pipeline.errors import BackendError
+from pipeline.backends.redact import register_secret
+
+
+
+# ---------------------------------------------------------------------------
+# openai and compatible servers
+# ---------------------------------------------------------------------------
+
+# How instructor asks for structured output (`--mode`); recorded with the run
+# (runs.instructor_mode and parameters.mode). Pick what the server constrains:
+#
+#   json_schema  response_format={"type": "json_schema", ...}. OpenAI (default
+#                there: strict structured outputs), vLLM (guided decoding),
+#                llama.cpp server, Ollama >= 0.5, `serve-model`.
+#   tools        one forced function call whose arguments are the JSON. Default
+#                for --base-url servers: the most widely supported (vLLM with
+#                a named tool_choice, llama.cpp server with --jinja, LM Studio,
+#                `serve-model`).
+#   json         response_format={"type": "json_object"} plus the schema in the
+#                prompt: any server with a JSON mode but no schema support.
+#   md_json      the schema in the prompt, JSON parsed out of the text: the
+#                last resort for servers with no structured output at all.
+#
+# Whatever the mode, every answer is validated against the schema and re-asked
+# on failure, so a weaker mode costs re-asks, not wrong rows.
+MODES = {
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "tools": instructor.Mode.TOOLS,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+}
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def _public_url(url: str | None) -> str | None:
+    """The base URL as recorded: without user:password@ and without query secrets."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def make_openai_backend(model: str | None, **options: Any) -> Backend:
+    """OpenAI, or any OpenAI-compatible server with `base_url`.
+
+    Options: base_url, api_key_env (default OPENAI_API_KEY; the key is read
+    from the environment and never recorded), mode (see MODES), timeout
+    (seconds per request), no_seed (for servers that reject `seed`).
+    Transport retries are not the client's (max_retries=0) but extract.CallLog's,
+    so every attempt is logged.
+    """
+    from openai import OpenAI
+
+    if not model:
+        raise BackendError("name the model: --model openai/<model>, e.g. openai/gpt-4o-mini")
+    base_url = (options.get("base_url") or "").strip() or None
+    key_env = options.get("api_key_env") or "OPENAI_API_KEY"
+    api_key = os.environ.get(key_env)
+    register_secret(api_key)
+    if not api_key:
+        if base_url:
+            api_key = "not-needed"  # local servers accept any key
+        else:
+            raise BackendError(f"No key found - set {key_env} or pass --api-key-env NAME (or --base-url for a local server)")
+    mode_name = options.get("mode") or ("json_schema" if not base_url else "tools")
+    if mode_name not in MODES:
+        raise BackendError(f"unknown --mode {mode_name!r}; choose one of {', '.join(MODES)}")
+    timeout = float(options.get("timeout") or DEFAULT_TIMEOUT_S)
+    client = OpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=0,  # transport retries are ours (tenacity), so every attempt is recorded
+    )
+    no_seed = bool(options.get("no_seed"))
+
+    def create(**kwargs: Any) -> ChatCompletion:
+        if no_seed:
+            kwargs.pop("seed", None)
+        return client.chat.completions.create(**kwargs)
+
+    return Backend(
+        name="openai",
+        model=model,
+        mode=MODES[mode_name],
+        create=create,
+        parameters={
+            "base_url": _public_url(base_url),
+            "mode": mode_name,
+            "temperature": 0.0,
+            "api_key_env": key_env,  # the variable's name, never its value
+            "timeout": timeout,
+        },
+        close=client.close,
+    )

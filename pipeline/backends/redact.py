@@ -1,0 +1,37 @@
+"""Split from pipeline.backends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+import instructor
+from openai.types.chat import ChatCompletion
+from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
+
+
+
+_SECRET_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{8,})")
+# Key values this process has read (whatever their shape): masked wherever they appear.
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    if value and len(value) >= 8:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """Mask the keys in use, and anything that looks like an API key, before it is stored or shown."""
+    text = _SECRET_PATTERN.sub("sk-***", text)
+    for secret in _SECRETS:
+        text = text.replace(secret, "***")
+    return text

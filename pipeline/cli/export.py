@@ -1,0 +1,56 @@
+"""Split from pipeline.cli.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from pipeline.errors import BackendError
+from pipeline.ingest import DEFAULT_MAX_BYTES, IngestError
+from pipeline.errors import ModelNotAvailable
+from pipeline.prompts import DEFAULT_PROMPT, PromptError
+from pipeline.store.database import DEFAULT_DB
+from pipeline.errors import DatabaseError, DatabaseLocked, UnknownRun
+from pipeline.cli.options import EXIT_USAGE, db_option, err, fail, handle_errors
+
+
+
+# -- export-events ---------------------------------------------------------------
+
+EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv", "map"]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@db_option
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True,
+              help="jsonl: one codebook-shaped object per event; csv/parquet: flat columns; "
+              "acled-csv: ACLED's 31 columns in order; map: a PNG of the events as points (offline).")
+@click.option("--run", "run_id", default=None, help="Export one run (id or unique prefix); default: the latest events of every article.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write; default: standard output (not for parquet).")
+@handle_errors
+def export_events_command(db_path: str, fmt: str, run_id: str | None, output: str | None) -> None:
+    """Export extracted events with the codebook's field names.
+
+    Every object carries an `article` key with the article's file name.
+    """
+    from pipeline.export import export_events
+    from pipeline.store.database import Store
+
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database; run `run-pipeline FOLDER --db {db_path}` first", EXIT_USAGE)
+    if fmt in ("parquet", "map") and not output:
+        fail(f"{fmt} needs --output FILE", EXIT_USAGE)
+    with Store(db_path) as store:
+        count = export_events(store, fmt, output, run_id)
+    if output:
+        err.print(f"Wrote {count} events to {output}", highlight=False)

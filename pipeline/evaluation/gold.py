@@ -1,0 +1,72 @@
+"""Split from pipeline.evaluate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from itertools import product
+from pathlib import Path
+from typing import Any, Iterable
+import numpy as np
+from rapidfuzz import fuzz
+from scipy.optimize import linear_sum_assignment
+from unidecode import unidecode
+from schemas.grounding import normalise_for_match
+
+
+
+# --------------------------------------------------------------------------- any_of
+
+
+def alternatives(value: Any) -> list[Any]:
+    """The accepted values of a gold field: the ``any_of`` list (flattened) or ``[value]``."""
+    if isinstance(value, dict) and "any_of" in value:
+        out: list[Any] = []
+        for alt in value["any_of"] or [None]:
+            out.extend(alternatives(alt))
+        return out
+    return [value]
+
+
+def first_alternative(value: Any) -> Any:
+    """Resolve every ``any_of`` (recursively, also inside actors) to its first alternative."""
+    if isinstance(value, dict):
+        if "any_of" in value:
+            alts = value["any_of"]
+            return first_alternative(alts[0]) if alts else None
+        return {k: first_alternative(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [first_alternative(v) for v in value]
+    return value
+
+
+def _dedupe(items: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for it in items:
+        if it not in out:
+            out.append(it)
+    return out
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def load_gold(folder: str | Path) -> dict[str, dict]:
+    """All gold files of ``folder`` keyed by their ``article`` (file name of the article)."""
+    out: dict[str, dict] = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        with open(path, encoding="utf-8") as fh:
+            gold = json.load(fh)
+        if not isinstance(gold, dict) or "events" not in gold:
+            continue
+        name = gold.get("article") or path.with_suffix(".txt").name
+        if name in out:
+            raise ValueError(f"two gold files for article {name!r}")
+        out[name] = gold
+    return out

@@ -1,0 +1,403 @@
+"""The staged extraction design: one small model decision per article, code for everything else.
+
+A 1.5B model asked for "all events at once" repeats events and runs away in
+free text. Here the model makes one compact, grammar-constrained answer per
+article, and code does what code does better:
+
+1. code splits the article into sentences (with char offsets) and keeps the
+   candidate sentences that carry an event cue (killed, clash, strike,
+   protest, abducted, ...) and do not read as running totals; no candidate
+   means no event and no model call;
+2. the model lists the incidents, each anchored by the opening words of the
+   sentence that reports it and filled with a few short slots (event code,
+   actors, place, the numbers killed); the list's maximum length is sized to
+   the candidates, because a small model pads a list to whatever the grammar
+   allows;
+3. code snaps every quote to its article sentence (evidence is that exact
+   sentence, so grounding holds by construction), drops anything that is not
+   a candidate, resolves the date from the sentence's own words against the
+   story's reference day (weekdays, "yesterday", "overnight", "last week",
+   spans like "two days of clashes"), sums per-side tolls after checking every
+   number is in the sentence, normalises actor names through an alias table,
+   checks places against the article, derives geo precision and civilian
+   targeting, and merges sentences that tell the same incident.
+
+The prompt layout is static text first (system prompt, worked example), the
+article next and the task last, so llama.cpp reuses the evaluated prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from schemas import Actor, ConflictEvent
+from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
+from pipeline.ingest import Article
+from pipeline.prompts import Prompt
+from pipeline.extraction.text import DateCue, MAX_INCIDENT_TOLL, MAX_SENTENCE_CHARS, Sentence, _DEATH, _HARM, date_cue, fatalities_from, is_candidate, locate, looks_like_total, numbers_in, reference_day, source_of, split_sentences, stated_toll
+from pipeline.extraction.answers import EVENT_CODES, IncidentFill, IncidentSlots, MAX_LISTED, complete_incidents, incident_list_model
+from pipeline.extraction.normalise import _CLASH_WORDS, _FIGHTERS, _is_armed, _is_generic, actor_rules, actors_for, clean_place, geo_precision_for, normalise_actor, reconcile_event, settle_places
+
+
+
+@dataclass
+class Draft:
+    """One sentence's incident, before sentences about the same incident are grouped."""
+
+    event_type: str
+    sub_event_type: str
+    actor1: Actor
+    actor2: Actor | None
+    assoc1: list[str]
+    country: str
+    admin1: str | None
+    location: str | None
+    fatalities: int
+    per_side: bool  # the toll came from per-side numbers ("29 ... and 31 ...")
+    cue: DateCue | None
+    sentences: list[Sentence] = field(default_factory=list)
+
+    @property
+    def actors(self) -> set[str]:
+        return {self.actor1.name} | ({self.actor2.name} if self.actor2 else set())
+
+
+def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
+    text = article.text
+    cited_text = " ".join(c.text for c in cited)
+    country = slots.country.strip()
+    actor1 = normalise_actor(slots.actor1, None, country, text)
+    actor2 = normalise_actor(slots.actor2, None, country, text)
+    fatalities = fatalities_from(slots.killed, cited_text) if slots.killed else stated_toll(cited_text)
+    if actor1 is None or fatalities > MAX_INCIDENT_TOLL:
+        return None  # no one acting, or a tally ("25,671 civilians killed"), not one incident
+    code = reconcile_event(slots.event, cited_text, fatalities)
+    etype, sub = EVENT_CODES[code]
+    if actor2 is not None and actor2.name == actor1.name:
+        actor2 = None
+    if actor1.name == "Civilians" and actor2 is not None:
+        actor1, actor2 = actor2, actor1  # civilians are the target, not the initiator
+    civilians_said = re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE) is not None
+    if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
+        if civilians_said:
+            etype, sub = "Violence against civilians", "Attack"
+        else:
+            actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
+    if (etype, sub) == ("Violence against civilians", "Attack") and not civilians_said and (
+        _FIGHTERS.search(cited_text) or _CLASH_WORDS.search(cited_text)
+    ):
+        # "eight rebels were killed trying to sneak through frontlines", "25 pro-regime
+        # forces were killed in the clashes": fighters died, not civilians.
+        etype, sub = "Battles", "Armed clash"
+        if actor2 is not None and actor2.name == "Civilians":
+            actor2 = None
+    if etype == "Violence against civilians" and _is_armed(actor2):
+        etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
+    actor1, actor2 = actors_for(etype, sub, actor1, actor2)
+    location = clean_place(slots.location, text)
+    admin1 = clean_place(slots.admin1, text)
+    if location and location.lower() == country.lower():
+        location = None
+    if admin1 and admin1.lower() == country.lower():
+        admin1 = None  # the country is not a first-level region
+    admin1, location = settle_places(country, admin1, location, text)
+    grounded = [n for n in slots.killed if n in numbers_in(cited_text)]
+    cue = None
+    for c in cited:
+        cue = date_cue(c.text, ref)
+        if cue:
+            break
+    return Draft(
+        event_type=etype,
+        sub_event_type=sub,
+        actor1=actor1,
+        actor2=actor2,
+        assoc1=[],
+        country=country,
+        admin1=admin1,
+        location=location,
+        fatalities=fatalities,
+        # Per side only when the toll is their sum: "10 civilians, among them a child" is one count.
+        per_side=len(set(grounded)) >= 2 and fatalities == sum(set(grounded)),
+        cue=cue,
+        sentences=list(cited),
+    )
+
+
+_NEW_INCIDENT = re.compile(
+    r"^[\"“']?(?:elsewhere|separately|meanwhile|in (?:a|another) (?:separate )?(?:incident|attack|development|village|town)|"
+    r"in another\b|in a separate\b)",
+    re.IGNORECASE,
+)
+
+
+def _compatible(a: Draft, b: Draft) -> bool:
+    """Can sentence draft `b` be more about the incident of draft `a`?"""
+    if a.event_type != b.event_type:
+        return False
+    if a.cue and b.cue and (a.cue.start != b.cue.start and not (a.cue.end and a.cue.start <= b.cue.start <= a.cue.end)):
+        return False
+    if a.location and b.location and a.location.lower() != b.location.lower():
+        return False
+    # "Elsewhere", "In a separate incident": the writer says a new incident starts.
+    if _NEW_INCIDENT.match(b.sentences[0].text):
+        return False
+    # Two tolls that differ, each stated on its own ("10 civilians were killed in
+    # air strikes" ... "On Monday, air strikes killed 12 civilians"), are two
+    # incidents, even with the same actors, unless they name the same place
+    # (two places that differ were ruled out above).
+    same_place = bool(a.location and b.location)
+    if a.fatalities and b.fatalities and a.fatalities != b.fatalities and not (a.per_side or b.per_side or same_place):
+        return False
+    if a.actors & b.actors:
+        return True
+    # "The attack was led by Hurras al-Din" names one side only; a specific group can stand for a generic one.
+    return b.actor2 is None or a.actor2 is None or _is_generic(a.actor1) or _is_generic(b.actor1)
+
+
+def _merge(a: Draft, b: Draft) -> Draft:
+    actor1, actor2, assoc = a.actor1, a.actor2, list(a.assoc1)
+    if _is_generic(actor1) and not _is_generic(b.actor1) and b.actor1.name not in {x.name for x in [actor2] if x}:
+        assoc = list(dict.fromkeys(assoc + [actor1.name]))
+        actor1 = b.actor1
+    if actor2 is None and b.actor2 is not None and b.actor2.name != actor1.name:
+        actor2 = b.actor2
+    assoc = [x for x in dict.fromkeys(assoc + b.assoc1) if x not in {actor1.name, actor2.name if actor2 else None}]
+    if b.per_side and not a.per_side:
+        fatalities, per_side = b.fatalities, True
+    elif a.per_side and not b.per_side:
+        fatalities, per_side = a.fatalities, True
+    else:
+        fatalities, per_side = max(a.fatalities, b.fatalities), a.per_side or b.per_side
+    return Draft(
+        event_type=a.event_type,
+        sub_event_type=a.sub_event_type,
+        actor1=actor1,
+        actor2=actor2,
+        assoc1=assoc[:4],
+        country=a.country,
+        admin1=a.admin1 or b.admin1,
+        location=a.location or b.location,
+        fatalities=fatalities,
+        per_side=per_side,
+        cue=a.cue or b.cue,
+        sentences=a.sentences + b.sentences,
+    )
+
+
+def group_drafts(drafts: list[Draft]) -> list[Draft]:
+    """Fold each sentence into the incident just before it when they fit together.
+
+    News copy tells one incident over several sentences ("Clashes broke out at
+    dawn" / "The attack was led by ..." / "The clashes killed 29 ... and 31 ...");
+    a sentence joins the incident right before it, or any earlier incident it
+    matches on type, day, place and actors.
+    """
+    grouped: list[Draft] = []
+    for draft in drafts:
+        if grouped and _compatible(grouped[-1], draft):
+            grouped[-1] = _merge(grouped[-1], draft)
+            continue
+        for i, kept in enumerate(grouped[:-1]):
+            if _compatible(kept, draft) and kept.actors & draft.actors and (kept.location or "") == (draft.location or ""):
+                grouped[i] = _merge(kept, draft)
+                break
+        else:
+            grouped.append(draft)
+    return grouped
+
+
+FOLLOWING_WINDOW = 4
+
+
+def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue | None:
+    """The event day told a little later, in a sentence about the same incident.
+
+    A lede often dates only the reporting ("... killed ten civilians, locals
+    said on Wednesday") and the body the event ("on Tuesday afternoon, dropped
+    three bombs on Nyaung Kone"). A later sentence counts as the same incident
+    when it names the incident's place (any violent sentence, when the incident
+    has no named place), or states its toll with a death word.
+    """
+    own = {s.number for s in draft.sentences}
+    first = draft.sentences[0].number
+    for s in sentences[first: first + FOLLOWING_WINDOW + len(own)]:
+        if s.number in own:
+            continue
+        if _NEW_INCIDENT.match(s.text):
+            break
+        # With no named place, only a lede (which summarises) borrows from the next violent sentence.
+        same_place = (draft.location.lower() in s.text.lower()) if draft.location else (first <= 3 and is_candidate(s))
+        same_toll = bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
+        if same_place or same_toll:
+            cue = date_cue(s.text, ref)
+            if cue:
+                return cue
+    return None
+
+
+def event_from(draft: Draft, article: Article, ref: date, inherited: DateCue | None,
+               sentences: list[Sentence]) -> tuple[ConflictEvent, DateCue]:
+    cue = draft.cue or following_cue(draft, sentences, ref) or inherited
+    if cue is None:
+        # Nothing in the incident itself: the closest earlier sentence with a date word.
+        for s in reversed(sentences[: draft.sentences[0].number - 1]):
+            cue = date_cue(s.text, ref)
+            if cue:
+                break
+    cue = cue or DateCue(ref, None, 1)
+    text = article.text
+    incident_text = " ".join(s.text for s in draft.sentences)
+    place = draft.location or draft.admin1 or draft.country
+    notes = f"{draft.sub_event_type} by {draft.actor1.name}" + (f" against {draft.actor2.name}" if draft.actor2 else "")
+    notes += f" in {place}" + (f"; {draft.fatalities} reported killed." if draft.fatalities else ".")
+    event = ConflictEvent.model_validate(
+        {
+            "event_date": cue.start,
+            "event_end_date": cue.end,
+            "time_precision": cue.precision,
+            "event_type": draft.event_type,
+            "sub_event_type": draft.sub_event_type,
+            "actor1": draft.actor1.model_dump(),
+            "assoc_actors_1": draft.assoc1[:4],
+            "actor2": draft.actor2.model_dump() if draft.actor2 else None,
+            "assoc_actors_2": [],
+            "country": draft.country,
+            "admin1": draft.admin1,
+            "location": draft.location,
+            "geo_precision": geo_precision_for(draft.location, incident_text),
+            "fatalities": draft.fatalities,
+            # Protesters killed or shot by security forces are civilians targeted.
+            "civilian_targeting": bool(draft.actor2 and draft.actor2.name == "Civilians")
+            or draft.sub_event_type == "Excessive force against protesters",
+            "source": source_of(incident_text) or source_of(text),
+            "notes": notes[:300],
+            "evidence": [text[s.start : min(s.end, s.start + MAX_SENTENCE_CHARS)].strip() for s in draft.sentences[:3]],
+        },
+        context={"text": text, "published": article.published},
+    )
+    return event, cue
+
+
+def article_block(article: Article, sentences: list[Sentence]) -> str:
+    assert article.published is not None
+    lines = [f"Published: {article.published.isoformat()} ({article.published.strftime('%A')})", ""]
+    lines += [s.text for s in sentences]
+    return "\n".join(lines)
+MAX_SWEEP = 3
+
+
+def sweep_candidates(sentences: list[Sentence], cited: set[int], known_tolls: set[int] = frozenset()) -> list[Sentence]:
+    """Sentences stating harm that no listed incident cites, in article order, at most MAX_SWEEP.
+
+    The first two lines (headline and lede) restate the main incident the
+    list already holds, so they are not swept; nor is a sentence whose every
+    number is a toll already listed ("Ten people were killed, he said" after
+    the strike that killed ten).
+    """
+    picked = []
+    for s in sentences[2:]:
+        if s.number in cited or not is_candidate(s) or looks_like_total(s) or not _HARM.search(s.text):
+            continue
+        stated = numbers_in(s.text) - {1}
+        if stated and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls)):
+            continue  # a listed toll again, or its per-side breakdown ("19 jihadists and 16 ..." of 35)
+        picked.append(s)
+    return picked[:MAX_SWEEP]
+
+
+def staged_messages(prompt: Prompt, block: str, last: str) -> list[dict[str, str]]:
+    """Every call of an article shares the system prompt and the article; only the last line differs,
+    so llama.cpp reuses the evaluated prefix from call to call."""
+    return [
+        {"role": "system", "content": prompt.section("system")},
+        {"role": "user", "content": f"{block}\n\n{last}"},
+    ]
+
+
+def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentence], block: str, cited: set[int],
+          ref: date, known_tolls: set[int]) -> list[Draft]:
+    """One small fill call per harm sentence the list left out (same cached prefix, new last line).
+
+    A swept sentence becomes an incident only with a toll the sentence really
+    states (or a rape or abduction); sentences about an incident already listed
+    are folded into it afterwards by `group_drafts`.
+    """
+    drafts = []
+    for sentence in sweep_candidates(sentences, cited, known_tolls):
+        try:
+            slots = caller.ask(
+                IncidentFill,
+                staged_messages(prompt, block, prompt.section("fill").replace("{sentence}", sentence.text)),
+                stage="fill",
+                # room for every slot at its longest: a truncated fill is a wasted call
+                max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) + 60,
+            )
+        except (InstructorRetryException, IncompleteOutputException):
+            continue  # a sweep is extra recall: a failed fill (logged with its attempts) costs that sentence only
+        draft = draft_from(slots, [sentence], article, ref)
+        if draft is None:
+            continue
+        if draft.fatalities == 0 and draft.sub_event_type not in ("Sexual violence", "Abduction/forced disappearance"):
+            continue
+        drafts.append(draft)
+    return drafts
+
+
+def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[ConflictEvent]:
+    assert article.published is not None
+    sentences = split_sentences(article.text)
+    candidates = [s for s in sentences if is_candidate(s) and not looks_like_total(s)]
+    if not candidates:
+        return []  # no sentence carries an event cue: no event, and no model call
+    ref = reference_day(sentences, article.published)
+    block = article_block(article, sentences)
+    max_items = min(MAX_LISTED, len(candidates))
+    try:
+        listed = caller.ask(
+            incident_list_model(max_items),
+            staged_messages(prompt, block, prompt.section("task")),
+            stage="extract",
+            max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) * max_items + 40,
+        ).incidents
+    except IncompleteOutputException:
+        # The list ran to the token limit (a small model repeating itself): keep
+        # the incidents it completed, logged in full with the call.
+        listed = complete_incidents(caller.log.rows[-1].get("response") or "")
+        if not listed:
+            raise
+
+    drafts: list[Draft] = []
+    seen: set[tuple[int, str]] = set()
+    for slots in listed:
+        # Only a sentence that exists and carries an event cue can support an event;
+        # a running total ("... since April") is never one, whatever the model says.
+        sentence = locate(slots.quote, sentences)
+        if sentence is None or not is_candidate(sentence) or looks_like_total(sentence):
+            continue
+        if (sentence.number, slots.event) in seen:
+            continue  # the same sentence listed twice as the same incident
+        seen.add((sentence.number, slots.event))
+        draft = draft_from(slots, [sentence], article, ref)
+        if draft is not None:
+            drafts.append(draft)
+    if prompt.has_section("fill"):
+        cited = {d.sentences[0].number for d in drafts}
+        drafts += sweep(article, prompt, caller, sentences, block, cited, ref, {d.fatalities for d in drafts if d.fatalities})
+    drafts.sort(key=lambda d: d.sentences[0].number)
+
+    events: list[ConflictEvent] = []
+    inherited: DateCue | None = None
+    for draft in group_drafts(drafts):
+        event, cue = event_from(draft, article, ref, inherited, sentences)
+        events.append(event)
+        if cue.precision == 1:
+            inherited = cue
+    return events

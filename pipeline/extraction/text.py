@@ -1,0 +1,357 @@
+"""Split from pipeline.strategies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from schemas import Actor, ConflictEvent
+from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
+from pipeline.ingest import Article
+from pipeline.prompts import Prompt
+
+MAX_SENTENCE_CHARS = 400
+
+# ---------------------------------------------------------------------------
+# 1. sentences and candidates
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Sentence:
+    number: int
+    start: int
+    end: int
+    text: str
+
+
+_ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sgt|Capt|St|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|U\.S|U\.N|Gov|Rep|Sen)\.$")
+_BOUNDARY = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences with offsets into `text`; lines (headlines, datelines) end a sentence too."""
+    sentences: list[Sentence] = []
+    for line_match in re.finditer(r"[^\n]+", text):
+        line = line_match.group(0)
+        base = line_match.start()
+        pos = 0
+        for boundary in _BOUNDARY.finditer(line):
+            head = line[pos : boundary.start() + 1]
+            if _ABBREVIATIONS.search(head.rstrip()) or len(head.strip()) < 3:
+                continue
+            _add(sentences, text, base + pos, base + boundary.start() + 1)
+            pos = boundary.end()
+        _add(sentences, text, base + pos, base + len(line))
+    return sentences
+
+
+def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    # Keep the closing quote mark with its sentence.
+    while end < len(text) and text[end] in "\"'”’)":
+        end += 1
+    if end - start >= 2:
+        sentences.append(Sentence(len(sentences) + 1, start, end, text[start:end]))
+
+
+_CUE = re.compile(
+    r"\b(kill|dead|death|died|dying|lives|clash|fight|battl|attack|assault|offensive|strike|struck|raid|"
+    r"bomb|shell|missile|rocket|mortar|artillery|explo|blast|mine\b|ied\b|grenade|protest|demonstrat|"
+    r"march|rally|rallies|riot|lynch|mob\b|abduct|kidnap|hostage|arrest|detain|seiz|captur|recaptur|retak|"
+    r"took back|overran|overrun|gunmen|gunman|shot|shoot|opened fire|fired|massacre|execut|wound|injur|"
+    r"torch|burn|loot|tear gas|disperse|ambush|air raid|pound|bombard|rape|violat|behead|decapitat|"
+    r"truce|ceasefire|cease-fire|peace deal|agreement|signed)",
+    re.IGNORECASE,
+)
+
+
+def is_candidate(sentence: Sentence) -> bool:
+    return len(sentence.text) >= 25 and bool(_CUE.search(sentence.text))
+
+
+# ---------------------------------------------------------------------------
+# 2. dates: resolved by code against the story's reference day
+# ---------------------------------------------------------------------------
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_WD = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
+_REPORTING = r"(said|says|say|told|reported|reports|announced|confirmed|added|stated|claimed|according to [\w\s'-]{0,40})"
+
+
+@dataclass
+class DateCue:
+    start: date
+    end: date | None
+    precision: int
+
+
+def weekday_before(ref: date, name: str) -> date:
+    """The most recent `name` day on or before `ref`."""
+    return ref - timedelta(days=(ref.weekday() - WEEKDAYS.index(name.lower())) % 7)
+
+
+def reference_day(sentences: list[Sentence], published: date) -> date:
+    """The story's "today": a weekday of reporting in the first sentences, else publication day.
+
+    Wire copy printed the next morning says "a monitor said on Friday"; events
+    "overnight" or "on Thursday" are relative to that Friday, not to the print date.
+    """
+    for sentence in sentences[:6]:
+        m = re.search(_REPORTING + r"\b[^.;]{0,30}?\b(?:on )?" + _WD + r"\b", sentence.text, re.IGNORECASE)
+        if m:
+            day = weekday_before(published, m.group(2))
+            if (published - day).days <= 2:
+                return day
+    return published
+
+
+def _explicit_date(text: str, ref: date) -> DateCue | None:
+    patterns = [
+        (_MONTH + r"\s+(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?(?:,?\s+(\d{4}))?\b", "mdy"),
+        (r"\b(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?\s+" + _MONTH + r"(?:,?\s+(\d{4}))?\b", "dmy"),
+    ]
+    for pattern, kind in patterns:
+        for m in re.finditer(pattern, text, re.IGNORECASE):
+            if kind == "mdy":
+                month, day1, day2, year = MONTHS[m.group(1).lower().rstrip(".")], m.group(2), m.group(3), m.group(4)
+            else:
+                day1, day2, month, year = m.group(1), m.group(2), MONTHS[m.group(3).lower().rstrip(".")], m.group(4)
+            try:
+                y = int(year) if year else ref.year
+                start = date(y, month, int(day1))
+                if not year and start > ref + timedelta(days=1):
+                    start = date(y - 1, month, int(day1))
+                end = date(start.year, month, int(day2)) if day2 else None
+            except ValueError:
+                continue
+            if start <= ref + timedelta(days=1):
+                return DateCue(start, end if end and end > start else None, 1)
+    return None
+
+
+def _masked_reporting(text: str) -> str:
+    """Blank out weekdays that date the reporting, not the event ("said on Monday")."""
+    return re.sub(
+        _REPORTING + r"(\b[^.;]{0,30}?\b)(?:on )?" + _WD + r"\b",
+        lambda m: m.group(0)[: m.start(len(m.groups())) - m.start()] + "_" * len(m.group(len(m.groups()))),
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
+def date_cue(text: str, ref: date) -> DateCue | None:
+    """The event date that one piece of text states, resolved against `ref`."""
+    explicit = _explicit_date(text, ref)
+    if explicit:
+        return explicit
+    t = _masked_reporting(text).lower()
+    m = re.search(r"between " + _WD + r" and " + _WD, t)
+    if m:
+        start, end = weekday_before(ref, m.group(1)), weekday_before(ref, m.group(2))
+        return DateCue(start, end if end > start else None, 1)
+    m = re.search(r"since (?:late |early )?" + _WD, t)
+    if m:
+        start = weekday_before(ref, m.group(1))
+        return DateCue(start, ref if ref > start else None, 1)
+    if re.search(r"\b(48 hours|two days of|2 days of|two-day)\b", t):
+        return DateCue(ref - timedelta(days=2), ref - timedelta(days=1), 1)
+    if re.search(r"\b(24 hours)\b", t):
+        return DateCue(ref - timedelta(days=1), ref, 1)
+    m = re.search(r"\b" + _WD + r"\b", t)
+    if m:
+        return DateCue(weekday_before(ref, m.group(1)), None, 1)
+    if re.search(r"\b(yesterday|last night)\b", t):
+        return DateCue(ref - timedelta(days=1), None, 1)
+    if re.search(r"\b(overnight)\b", t):
+        return DateCue(ref - timedelta(days=1), None, 1)
+    if re.search(r"\b(today|this morning|this afternoon|tonight|earlier in the day)\b", t):
+        return DateCue(ref, None, 1)
+    if re.search(r"\blast week\b|\ba week ago\b", t):
+        return DateCue(ref - timedelta(days=7), None, 2)
+    if re.search(r"\b(recent days|this week|past few days|past week|days ago|last few days)\b", t):
+        return DateCue(ref - timedelta(days=2), None, 2)
+    m = re.search(r"\b(earlier|later|last) (this|last) month\b|\bearlier this month\b", t)
+    if m:
+        return DateCue(ref.replace(day=1), None, 3)
+    return None
+
+
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100, "dozens": 12, "dozen": 12, "tens": 10, "scores": 20,
+}
+# "wounded five others", "injured four other people": the number counts the wounded.
+_WOUNDED_BEFORE = re.compile(
+    r"\b(?:wounded|wounding|wounds|injured|injuring|injures|hurt|hurting)\s+(?:at least |about |some |nearly |around |more than |over )?$",
+    re.IGNORECASE,
+)
+_NOT_DEATHS = re.compile(
+    r"^\s*(?:other people |people |others |other |more )?(injured|wounded|hurt|displaced|kilomet|km|miles|years|year-old|houses|homes|"
+    r"percent|%|per cent|schools|facilities|hospitals|apartments|missiles|rockets|drones|towns|villages)",
+    re.IGNORECASE,
+)
+
+
+def numbers_in(text: str) -> set[int]:
+    """Numbers stated in the text as deaths could be: digits and number words, not injured/distances."""
+    found: set[int] = set()
+    for m in re.finditer(r"\b(\d{1,3}(?:,\d{3})*|\d+)\b", text):
+        if not _NOT_DEATHS.match(text[m.end() :]) and not _WOUNDED_BEFORE.search(text[: m.start()]):
+            found.add(int(m.group(1).replace(",", "")))
+    for m in re.finditer(r"\b([A-Za-z]+)(?:-([A-Za-z]+))?\b", text):
+        first = _NUMBER_WORDS.get(m.group(1).lower())
+        if first is None or _NOT_DEATHS.match(text[m.end() :]) or _WOUNDED_BEFORE.search(text[: m.start()]):
+            continue
+        second = _NUMBER_WORDS.get((m.group(2) or "").lower(), 0)
+        found.add(first + (second if second < 10 else 0))
+    return found
+
+
+_DEATH = re.compile(
+    r"\b(kill|killed|killing|kills|dead|death|deaths|died|die|dying|lives|executed|massacred|slain|murdered|"
+    r"bodies|lynched|beheaded|shot dead)\b",
+    re.IGNORECASE,
+)
+
+
+# A toll above this in one sentence is a tally ("25,671 civilians killed"), not one incident.
+MAX_INCIDENT_TOLL = 1000
+
+
+def fatalities_from(killed: list[int], text: str) -> int:
+    """Sum per-side tolls the text really states; a stated total of the others is not added.
+
+    Only a text that speaks of deaths gives a toll: "121 women were raped" is not 121 killed.
+    """
+    if not _DEATH.search(text):
+        return 0
+    grounded = [n for n in killed if n in numbers_in(text) and 0 < n < 100_000]
+    if not grounded:
+        return 0
+    unique = list(dict.fromkeys(grounded))
+    for n in sorted(unique, reverse=True):
+        rest = [m for m in unique if m != n]
+        if rest and n == sum(rest):
+            return n
+    if len(unique) > 1 and re.search(r"\bincluding\b|\bamong them\b", text, re.IGNORECASE):
+        return max(unique)
+    return sum(unique)
+
+
+_NUM = r"(\d{1,3}(?:,\d{3})*|\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|dozens)"
+_STATED_TOLL = (
+    re.compile(r"\b(?:killed|killing|kills|killed off)\s+(?:at least |more than |over |about |some |nearly |around )?" + _NUM + r"\b", re.IGNORECASE),
+    re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,3}?(?:were|was|have been|had been|are|got)\s+(?:\w+\s+)?(?:killed|shot dead|slain|dead)\b", re.IGNORECASE),
+    re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,2}?(?:dead|killed)\b", re.IGNORECASE),
+)
+
+
+def stated_toll(text: str) -> int:
+    """The one death toll a sentence states in a plain pattern ("20 people were killed"), or 0.
+
+    Used when the model gave no numbers for a sentence that does state deaths.
+    Two different tolls in one sentence are left to the model: 0.
+    """
+    found = set()
+    for pattern in _STATED_TOLL:
+        for m in pattern.finditer(text):
+            word = m.group(1).lower()
+            n = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word.replace(",", ""))
+            if not _WOUNDED_BEFORE.search(text[: m.start(1)]):
+                found.add(n)
+    if len(found) != 1:
+        return 0
+    n = found.pop()
+    if numbers_in(text) - {n, 1}:
+        return 0  # other counts in the sentence ("killed 4 fighters and 6 civilians"): the model's call
+    return n if 0 < n <= MAX_INCIDENT_TOLL else 0
+
+
+# ---------------------------------------------------------------------------
+# 5. the strategy
+# ---------------------------------------------------------------------------
+
+# Running totals and background figures, by their wording (the codebook's first exclusion).
+_TOTAL = re.compile(
+    r"\bsince (?:the )?(?:late |early |mid-?|end of |start of |beginning of )?(?:19|20)\d\d\b"
+    r"|\bsince (?:late |early |mid-?)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"|\bsince the (?:start|beginning|outbreak)\b|\bso far this year\b|\bin that period\b"
+    r"|\b(?:war|conflict|insurgency|violence)\b(?:,[^.;]{0,90},)? (?:has|have) (?:killed|left)\b"
+    r"|\ba total of\b|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
+    r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b"
+    r"|\bkilled in the (?:violence|escalation|unrest|bloodshed|crackdown|conflict|war)\b"
+    r"|\bsince the (?:\w+ ){0,2}?(?:went into effect|took effect|began|started|erupted|broke out|was signed)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_total(sentence: Sentence) -> bool:
+    return bool(_TOTAL.search(sentence.text))
+
+
+_SOURCE = re.compile(
+    r"\b(?:according to|said|reported|told)\b[^.]{0,12}?\b(?:the )?((?:[A-Z][\w'’-]+|for|of|on|the)(?: (?:[A-Z][\w'’-]+|for|of|on|the)){0,7})"
+    r"|(?:the )?((?:[A-Z][\w'’-]+)(?: (?:[A-Z][\w'’-]+|for|of|on)){0,7})(?: \([A-Z]+\))?,? (?:said|reported|says)\b"
+)
+
+
+def source_of(text: str) -> str:
+    for m in _SOURCE.finditer(text):
+        name = (m.group(1) or m.group(2) or "").strip()
+        name = re.sub(r"\s+(for|of|on|the)$", "", name)
+        if len(name) > 3 and name.split()[0] not in ("He", "She", "They", "It", "We", "The", "A", "In", "On"):
+            return name[:120]
+    return ""
+
+
+def locate(quote: str, sentences: list[Sentence]) -> Sentence | None:
+    """The sentence a copied quote comes from: exact after normalisation, else the closest (>= 85/100)."""
+    from rapidfuzz import fuzz
+
+    from schemas.grounding import normalise_for_match
+
+    q = normalise_for_match(quote).lower().strip(" .\"'")
+    if len(q) < 8:
+        return None
+    for sentence in sentences:
+        if q in normalise_for_match(sentence.text).lower():
+            return sentence
+    scored = [(fuzz.partial_ratio(q, normalise_for_match(s.text).lower()), s) for s in sentences]
+    score, best = max(scored, key=lambda pair: pair[0], default=(0, None))
+    return best if score >= 85 else None
+
+
+# A sentence that states people were killed, raped, abducted or lynched reports
+# an incident unless it is a running total; the model's list often stops after
+# the main incident, so code sweeps the ones it left out.
+_HARM = re.compile(
+    r"\b(killed|killing|dead|died|lost their lives|executed|massacred|raped|violated|abducted|kidnapped|lynched)\b",
+    re.IGNORECASE,
+)

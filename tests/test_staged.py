@@ -1,0 +1,445 @@
+"""The code half of the staged design: sentences, dates, tolls, totals, actors, places, the sweep.
+
+The model only lists incidents and fills slots; everything here is code and
+must be right on its own, whatever the model says.
+"""
+
+import json
+from datetime import date
+
+import pytest
+
+from pipeline.backends import get_backend
+from pipeline.extraction.article import extract_article
+from pipeline.ingest import Article
+from pipeline.prompts import load_prompt
+from pipeline.extraction.staged import MAX_SWEEP, sweep_candidates
+from pipeline.extraction.text import date_cue, fatalities_from, locate, looks_like_total, numbers_in, reference_day, split_sentences
+from pipeline.extraction.normalise import geo_precision_for, clean_place, normalise_actor
+
+TUESDAY = date(2019, 8, 27)
+
+
+def test_sentences_keep_exact_offsets():
+    text = "Headline here\n\nClashes killed 5 people. Mr. Smith said on Monday it was bad. \"We fled,\" she said."
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "Headline here",
+        "Clashes killed 5 people.",
+        "Mr. Smith said on Monday it was bad.",
+        "\"We fled,\" she said.",
+    ]
+    for s in sentences:
+        assert text[s.start : s.end] == s.text
+    assert [s.number for s in sentences] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "phrase, start, end, precision",
+    [
+        ("Air strikes on Monday killed 12 civilians.", date(2019, 8, 26), None, 1),
+        ("Clashes overnight killed eight.", date(2019, 8, 26), None, 1),
+        ("Two days of clashes killed 96 fighters.", date(2019, 8, 25), date(2019, 8, 26), 1),
+        ("Fighting between Sunday and Monday killed 35.", date(2019, 8, 25), date(2019, 8, 26), 1),
+        ("On August 3, gunmen attacked the village.", date(2019, 8, 3), None, 1),
+        ("On 11-12 June 121 women were raped.", date(2019, 6, 11), date(2019, 6, 12), 1),
+        ("Last week rebels seized the town.", date(2019, 8, 20), None, 2),
+        ("The monitor said on Monday that ten people were killed.", None, None, None),
+    ],
+)
+def test_date_cue_resolves_against_the_reference_day(phrase, start, end, precision):
+    cue = date_cue(phrase, TUESDAY)
+    if start is None:
+        assert cue is None  # "said on Monday" dates the reporting, not the event
+    else:
+        assert (cue.start, cue.end, cue.precision) == (start, end, precision)
+
+
+def test_december_story_in_january_is_last_year():
+    assert date_cue("On December 30 gunmen attacked a bus.", date(2020, 1, 2)).start == date(2019, 12, 30)
+
+
+def test_reference_day_follows_the_reporting_weekday():
+    printed_saturday = date(2019, 6, 8)
+    sentences = split_sentences("Clashes kill 20\n\nClashes killed 20 fighters, a monitor said on Friday.")
+    assert reference_day(sentences, printed_saturday) == date(2019, 6, 7)
+    assert reference_day(split_sentences("Clashes killed 20 fighters."), printed_saturday) == printed_saturday
+
+
+def test_numbers_in_ignores_wounded_and_distances():
+    assert numbers_in("killed 29 regime forces and 31 rebels while 40 wounded, 12 kilometres away") == {29, 31}
+    assert 2 in numbers_in("two children were killed")
+
+
+@pytest.mark.parametrize(
+    "killed, text, expected",
+    [
+        ([29, 31], "The clashes killed at least 29 regime forces and 31 rebels.", 60),
+        ([60, 29, 31], "60 died: 29 regime forces and 31 rebels.", 60),  # a stated total of the parts
+        ([35, 26], "At least 35 fighters, including 26 pro-regime forces, were killed.", 35),
+        ([100], "Ten people were killed.", 0),  # a number the sentence never states
+        ([2], "two children were killed overnight", 2),
+    ],
+)
+def test_fatalities_sum_only_what_the_text_states(killed, text, expected):
+    assert fatalities_from(killed, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, total",
+    [
+        ("The war has killed more than 370,000 people since 2011.", True),
+        ("The war, which started in 2011 with the repression of protests, has killed more than 370,000.", True),
+        ("A total of 248 women have reported being raped.", True),
+        ("More than 920 civilians have been killed since late April.", True),
+        ("Regime air strikes killed 12 civilians on Monday.", False),
+    ],
+)
+def test_running_totals_are_recognised(text, total):
+    assert looks_like_total(split_sentences(text)[0]) is total
+
+
+def test_actor_names_map_to_the_codebook():
+    text = "Regime forces and jihadists of Hayat Tahrir al-Sham clashed."
+    assert normalise_actor("regime forces", "state_forces", "Syria", text).name == "Military Forces of Syria"
+    assert normalise_actor("Russian warplanes", "state_forces", "Syria", text).name == "Military Forces of Russia"
+    assert normalise_actor("Russian warplanes", "state_forces", "Syria", text).actor_type.value == "external_forces"
+    assert normalise_actor("gunmen", "political_militia", "Syria", text).name == "Unidentified armed group"
+    # a specific name the article never contains is a guess: a generic name replaces it
+    assert normalise_actor("Free Syrian Army", "rebel_group", "Syria", text).name == "Rebel groups"
+
+
+def test_places_must_be_in_the_article():
+    text = "Clashes east of the town of Khan Sheikhun killed 8."
+    assert clean_place("the town of Khan Sheikhun", text) == "Khan Sheikhun"
+    assert clean_place("Maarat al-Numan", text) is None
+    assert geo_precision_for("Khan Sheikhun", text) == 2
+    assert geo_precision_for("Khan Sheikhun", "Khan Sheikhun was shelled.") == 1
+    assert geo_precision_for(None, text) == 3
+
+
+def test_a_quote_snaps_to_its_sentence():
+    sentences = split_sentences("Intro line here.\n\nViolent clashes east of the town broke out at dawn on Tuesday.")
+    assert locate("Violent clashes east of the town", sentences).number == 2
+    assert locate("Violent clashes eas of the town", sentences).number == 2  # a small copying slip
+    assert locate("Nothing like this appears", sentences) is None
+
+
+SWEEP_TEXT = (
+    "Clashes kill 40 in Idlib\n\n"
+    "Clashes between rebels and regime forces killed 40 fighters on Tuesday, a monitor said.\n"
+    "The clashes killed 20 regime forces and 20 rebels near Khan Sheikhun.\n"
+    "Elsewhere, 10 civilians were killed in regime air strikes on Maaret al-Numan.\n"
+    "The war has killed more than 370,000 people since 2011.\n"
+    "The minister condemned the violence.\n"
+    "On Monday, regime air strikes killed 12 civilians in Kafr Nabl.\n"
+    "Two children died in shelling on Saraqeb.\n"
+    "Three fighters were killed in Jisr al-Shughur.\n"
+)
+
+
+def test_sweep_takes_uncited_harm_sentences_after_the_lede_but_no_totals():
+    sentences = split_sentences(SWEEP_TEXT)
+    picked = sweep_candidates(sentences, cited={3})
+    assert [s.number for s in picked] == [4, 7, 8][:MAX_SWEEP]
+    assert all("370,000" not in s.text and "condemned" not in s.text for s in picked)
+
+
+def test_staged_extraction_with_the_fake_model_adds_swept_incidents():
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    assert result.error is None
+    stages = [c["stage"] for c in result.calls]
+    assert stages.count("extract") == 1 and stages.count("fill") == MAX_SWEEP
+    evidence = [e.evidence[0] for e in result.events]
+    assert any("10 civilians were killed" in x for x in evidence)
+    assert any("12 civilians" in x for x in evidence)
+    assert not any("370,000" in x for x in evidence)
+    monday = [e for e in result.events if "12 civilians" in e.evidence[0]][0]
+    assert monday.event_date == date(2019, 8, 26) and monday.fatalities == 12
+
+
+@pytest.mark.parametrize(
+    "country, admin1, location, expected",
+    [
+        ("Syria", "Manbij", None, ("Aleppo", "Manbij")),  # a town given as admin1
+        ("Pakistan", "Khyber", None, ("Khyber Pakhtunkhwa", None)),  # a region's short name
+        ("Syria", "Idlib", "Idlib", ("Idlib", None)),  # "Idlib province": the region only
+        ("Kenya", "Nairobi", "Nairobi", ("Nairobi", "Nairobi")),  # "in Nairobi": the city
+        ("Syria", "Idlib", "northwestern Syria", ("Idlib", None)),  # a direction is no place
+    ],
+)
+def test_places_settle_into_their_slots(country, admin1, location, expected):
+    from pipeline.extraction.normalise import settle_places
+
+    text = "Clashes in Idlib province. A protest in Nairobi. Fighting in Manbij. A blast in Khyber."
+    assert settle_places(country, admin1, location, text) == expected
+
+
+def test_a_named_group_inside_a_description_is_found():
+    text = "Somali-based al-Qaeda affiliated group al-Shabaab claimed it. This is what HTS said."
+    assert normalise_actor("Somali-based al-Qaeda affiliated group al-Shabaab", "rebel_group", "Somalia", text).name == "Al-Shabaab"
+    # lower-case prose never matches an acronym alias
+    assert normalise_actor("this is what", "rebel_group", "Syria", text).name == "this is what"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "According to them, some 74 civilians were killed in the first 16 days of July.",
+        "Compared to June 30, two children were killed and 22 others were wounded.",
+        "Civilian casualties from February 24, 2022 to July 15 reached 25,671.",
+    ],
+)
+def test_tallies_over_a_period_are_totals(text):
+    assert looks_like_total(split_sentences(text)[0])
+
+
+def test_a_failed_fill_costs_only_its_sentence(monkeypatch):
+    from tests.support import fake_rules
+
+    monkeypatch.setitem(fake_rules.RULES, "IncidentFill", lambda kwargs: "not json at all")
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    assert result.error is None
+    assert len(result.events) == 1  # the listed incident survives
+    fills = [c for c in result.calls if c["stage"] == "fill"]
+    assert len(fills) == MAX_SWEEP * 3  # each fill asked, re-asked twice, and logged
+
+
+def test_sweep_skips_a_restated_toll():
+    sentences = split_sentences(
+        "Strike kills ten\n\nA jet bombed the village on Tuesday, killing ten people.\n"
+        "Ten people were killed and eight wounded, he said.\nIn another village, four people were killed.\n"
+    )
+    picked = sweep_candidates(sentences, cited={2}, known_tolls={10})
+    assert [s.number for s in picked] == [4]
+
+
+def test_no_death_word_no_toll():
+    assert fatalities_from([121], "121 local women had been raped during the night") == 0
+
+
+def test_elsewhere_starts_a_new_incident_and_differing_tolls_stay_apart():
+    text = (
+        "Headline\n\n8 rebels were killed in air strikes near the airport on Tuesday.\n"
+        "Elsewhere, 10 civilians were killed in regime air strikes.\n"
+        "The strikes killed 8 rebels.\n"
+    )
+    article = Article(path="x.txt", file_name="x.txt", text=text, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    tolls = sorted(e.fatalities for e in result.events)
+    assert tolls == [8, 10]  # "The strikes killed 8" is a restated toll: not swept, not a third event
+
+
+def test_since_a_deal_took_effect_is_a_total():
+    assert looks_like_total(split_sentences(
+        "More than 160 civilians have been killed since the deal went into effect."
+    )[0])
+
+
+def test_a_truncated_incident_list_keeps_its_complete_incidents():
+    import instructor
+
+    from pipeline.backends.base import Backend, completion_from_text
+
+    slots = {"event": "explosion_air_or_drone_strike", "actor1": "regime forces",
+             "actor2": "Civilians", "country": "Syria", "admin1": None,
+             "location": None, "killed": [10]}
+    whole = {"quote": "Elsewhere, 10 civilians were killed", **slots}
+    repeated = '{"incidents": [' + ", ".join([json.dumps(whole)] * 3) + ', {"quote": "Elsewhere, 10 civ'
+
+    def create(**kwargs):
+        if "IncidentList" in json.dumps(kwargs.get("response_format") or {}):
+            return completion_from_text(repeated, model="m", finish_reason="length")
+        return completion_from_text(json.dumps(slots), model="m")
+
+    backend = Backend(name="fake", model="m", mode=instructor.Mode.JSON_SCHEMA, create=create)
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), backend, run_id="r")
+    assert result.error is None
+    assert [c["outcome"] for c in result.calls][0] != "ok"  # the truncated call is logged as such
+    listed = [e for e in result.events if "Elsewhere, 10 civilians" in e.evidence[0]]
+    assert len(listed) == 1 and listed[0].fatalities == 10  # three copies of one incident: one event
+
+
+def test_complete_incidents_of_garbage_is_empty():
+    from pipeline.extraction.answers import complete_incidents
+
+    assert complete_incidents('{"incidents": [{"quote": "unfinished') == []
+
+
+@pytest.mark.parametrize("code, sentence, killed, expected", [
+    # Remote violence words settle the sub-event type.
+    ("explosion_air_or_drone_strike", "A roadside bomb killed five soldiers near Balad.", 5,
+     "explosion_remote_explosive_landmine_ied"),
+    ("explosion_air_or_drone_strike", "A suicide bomber blew himself up at a checkpoint in Khyber.", 3,
+     "explosion_suicide_bomb"),
+    ("violence_against_civilians_attack", "Russian shelling killed two civilians in Zaporizhzhia.", 2,
+     "explosion_shelling_artillery_missile"),
+    ("explosion_shelling_artillery_missile", "Air strikes and shelling hit Kafranbel.", 0,
+     "explosion_shelling_artillery_missile"),  # the model's choice stands when the sentence names it
+    ("explosion_air_or_drone_strike", "Regime air strikes killed ten civilians.", 10, "explosion_air_or_drone_strike"),
+    # Violence against civilians by what was done.
+    ("protest_peaceful", "Soldiers raped 121 women in the village of Nakiele.", 0,
+     "violence_against_civilians_sexual_violence"),
+    ("protest_peaceful", "Hundreds of women protested against rape in Bukavu.", 0, "protest_peaceful"),
+    ("violence_against_civilians_attack", "Boko Haram gunmen abducted 16 women in Madagali.", 0,
+     "violence_against_civilians_abduction"),
+    ("violence_against_civilians_attack", "Gunmen kidnapped and killed two traders.", 2, "violence_against_civilians_attack"),
+    ("violence_against_civilians_attack", "An angry mob lynched a man accused of theft.", 1, "riot_mob_violence"),
+    # Protesters met by force are a protest, not an attack on civilians.
+    ("violence_against_civilians_attack", "Security forces opened fire on protesters in Sanamein, killing 20.", 20,
+     "protest_excessive_force_against_protesters"),
+    ("violence_against_civilians_attack", "Police fired tear gas to disperse demonstrators in Nairobi.", 0,
+     "protest_with_intervention"),
+    # No telling words: the model's code stands.
+    ("battle_armed_clash", "Rebels and regime forces clashed east of Khan Sheikhun.", 60, "battle_armed_clash"),
+    ("violence_against_civilians_attack", "Gunmen shot dead seven farmers in Dogo.", 7, "violence_against_civilians_attack"),
+])
+def test_reconcile_event_reads_what_the_sentence_says_happened(code, sentence, killed, expected):
+    from pipeline.extraction.normalise import reconcile_event
+
+    assert reconcile_event(code, sentence, killed) == expected
+
+
+def test_protest_and_mob_actors_follow_the_codebook():
+    from pipeline.extraction.normalise import actors_for
+    from schemas import Actor, ActorType
+
+    police = Actor(name="Police Forces of Kenya", actor_type=ActorType.STATE_FORCES)
+    civilians = Actor(name="Civilians", actor_type=ActorType.CIVILIANS)
+    a1, a2 = actors_for("Protests", "Protest with intervention", police, civilians)
+    assert (a1.name, a2.name) == ("Protesters", "Police Forces of Kenya")
+    a1, a2 = actors_for("Protests", "Peaceful protest", civilians, None)
+    assert (a1.name, a2) == ("Protesters", None)
+    someone = Actor(name="Unidentified armed group", actor_type=ActorType.POLITICAL_MILITIA)
+    a1, a2 = actors_for("Riots", "Mob violence", someone, None)
+    assert (a1.name, a2.name) == ("Rioters", "Civilians")
+    a1, a2 = actors_for("Battles", "Armed clash", police, someone)
+    assert (a1, a2) == (police, someone)
+
+
+def test_a_lede_that_dates_only_the_reporting_takes_the_day_from_the_body():
+    from pipeline.extraction.staged import Draft, following_cue
+    from pipeline.extraction.text import split_sentences
+    from schemas import Actor, ActorType
+
+    text = ("An airstrike by the Myanmar military killed ten civilians in a village, locals said on Wednesday.\n\n"
+            "The country has been in conflict since the 2021 coup.\n\n"
+            "A military aircraft, on Tuesday afternoon, dropped three bombs on Nyaung Kone village.\n\n"
+            "Elsewhere, on Monday, two soldiers were killed in Nyaung Kone.")
+    sentences = split_sentences(text)
+    ref = date(2023, 6, 28)  # a Wednesday
+    draft = Draft(event_type="Explosions/Remote violence", sub_event_type="Air/drone strike",
+                  actor1=Actor(name="Military Forces of Myanmar", actor_type=ActorType.STATE_FORCES),
+                  actor2=None, assoc1=[], country="Myanmar", admin1="Sagaing", location="Nyaung Kone",
+                  fatalities=10, per_side=False, cue=None, sentences=[sentences[0]])
+    assert following_cue(draft, sentences, ref).start == date(2023, 6, 27)
+    # Only sentences about the same incident count, and "Elsewhere" ends the search.
+    draft.location = "Kurmi"
+    assert following_cue(draft, sentences, ref) is None
+
+
+def test_a_place_given_as_region_finds_its_region():
+    from pipeline.extraction.normalise import settle_places
+
+    # The town in both slots: the gazetteer knows the town's region.
+    assert settle_places("Syria", "Manbij", "Manbij", "Clashes in Manbij.") == ("Aleppo", "Manbij")
+    # A village the gazetteer does not know exactly: the one region the article names.
+    text = "A military aircraft dropped three bombs on Nyaung Kone village in the northern Sagaing region."
+    assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text) == ("Sagaing", "Nyaung Kone")
+    # Only a sentence naming the place says its region: no guess from elsewhere in the article.
+    text2 = "Bombs fell on Nyaung Kone village. Survivors spoke to the Mandalay region's broadcaster."
+    assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text2) == (None, "Nyaung Kone")
+    text3 = "Bombs fell on Nyaung Kone between the Sagaing region and the Mandalay region."
+    assert settle_places("Myanmar", "Nyaung Kone", "Nyaung Kone", text3) == (None, "Nyaung Kone")
+
+
+def test_clashes_are_battles_and_armed_victims_make_a_clash():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.text import Sentence
+    from pipeline.extraction.staged import draft_from
+    from pipeline.extraction.normalise import reconcile_event
+
+    sentence = "Violent clashes east of Khan Sheikhun broke out at dawn after jihadists attacked regime positions."
+    assert reconcile_event("explosion_air_or_drone_strike", sentence, 0) == "battle_armed_clash"
+    # Air strikes during clashes stay air strikes.
+    assert reconcile_event("explosion_air_or_drone_strike", "Air strikes backed the clashes.", 0) == \
+        "explosion_air_or_drone_strike"
+
+    text = "Eight rebels were killed trying to sneak into regime positions near Abu Duhur."
+    article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2019, 8, 27))
+    slots = IncidentSlots(quote=text[:30], event="violence_against_civilians_attack", actor1="regime forces",
+                          actor2="rebels", country="Syria", admin1="Idlib", location="Abu Duhur", killed=[8])
+    draft = draft_from(slots, [Sentence(1, 0, len(text), text)], article, date(2019, 8, 27))
+    assert (draft.event_type, draft.sub_event_type) == ("Battles", "Armed clash")
+
+
+def test_a_country_named_as_actor_is_its_forces_and_breakdowns_are_not_swept():
+    from pipeline.extraction.text import looks_like_total, split_sentences
+    from pipeline.extraction.normalise import normalise_actor
+    from pipeline.extraction.staged import sweep_candidates
+
+    assert normalise_actor("Syria", None, "Syria", "").name == "Military Forces of Syria"
+    russia = normalise_actor("the Russian government", None, "Syria", "")
+    assert (russia.name, russia.actor_type.value) == ("Military Forces of Russia", "external_forces")
+    text = ("Headline.\n\nClashes killed 35 fighters on Sunday.\n\nAn air strike hit a market.\n\n"
+            "At least 19 jihadists and 16 pro-regime fighters have been killed, the report said.\n\n"
+            "At least 119 civilians were killed in the violence, the monitor said.\n\n"
+            "Gunmen killed four farmers in Dogo.")
+    sentences = split_sentences(text)
+    assert looks_like_total(sentences[4])
+    swept = sweep_candidates(sentences, cited={2}, known_tolls={35})
+    assert [s.text for s in swept] == ["Gunmen killed four farmers in Dogo."]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("One witness says at least 20 people were killed when Syrian forces fired on protesters.", 20),
+    ("A Russian missile attack killed at least two people and wounded five others.", 2),
+    ("The blast killed five soldiers.", 5),
+    ("Ten people were killed and eight wounded, he said.", 10),
+    ("Five people were injured.", 0),
+    ("The strike killed 4 fighters and 6 civilians.", 0),  # two tolls: left to the model
+])
+def test_stated_toll(text, expected):
+    from pipeline.extraction.text import stated_toll
+
+    assert stated_toll(text) == expected
+
+
+def test_the_wounded_are_not_counted_as_dead():
+    from pipeline.extraction.text import fatalities_from
+
+    assert fatalities_from([2, 5], "A missile attack killed at least two people and wounded five others.") == 2
+    assert fatalities_from([1, 4], "Another strike killed a woman and injured four other people.") == 1
+
+
+def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.text import Sentence
+    from pipeline.extraction.staged import draft_from
+    from pipeline.extraction.normalise import reconcile_event
+
+    breakdown = "Fifty-one pro-government fighters had been killed over 48 hours, while 45 of their opponents died."
+    assert reconcile_event("explosion_air_or_drone_strike", breakdown, 96) == "battle_armed_clash"
+
+    def draft(text, **slots):
+        article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2019, 8, 27))
+        base = dict(quote=text[:30], actor1="HTS", actor2="Civilians", country="Syria", admin1="Idlib",
+                    location=None, killed=[])
+        return draft_from(IncidentSlots(**{**base, **slots}), [Sentence(1, 0, len(text), text)], article,
+                          date(2019, 8, 27))
+
+    sneak = "Eight rebels were killed trying to sneak through frontlines towards regime positions."
+    d = draft(sneak, event="violence_against_civilians_attack", killed=[8])
+    assert (d.event_type, d.actor2) == ("Battles", None)
+    clashes = "More than 25 pro-regime forces were killed in the clashes."
+    d = draft(clashes, event="violence_against_civilians_attack", actor1="regime", actor2=None, killed=[25])
+    assert (d.event_type, d.sub_event_type) == ("Battles", "Armed clash")
+    shot = "Regime forces shot dead five villagers in the clashes' aftermath."
+    d = draft(shot, event="violence_against_civilians_attack", actor1="regime", killed=[5])
+    assert d.event_type == "Violence against civilians"  # civilians died: still an attack on civilians
+    among = "Elsewhere, 10 civilians, among them a child, were killed in regime air strikes."
+    d = draft(among, event="explosion_air_or_drone_strike", actor1="regime", killed=[10, 1])
+    assert (d.fatalities, d.per_side, d.event_type) == (10, False, "Explosions/Remote violence")

@@ -18,8 +18,10 @@ def _short(event: dict) -> str:
     a1 = event.get("actor1")
     a2 = event.get("actor2")
     name = lambda a: (a or {}).get("name") if isinstance(a, dict) else a  # noqa: E731
-    return (f"{event.get('event_date')} {event.get('sub_event_type')} | {name(a1)} vs {name(a2)} | "
-            f"{event.get('admin1')}/{event.get('location')} | killed {event.get('fatalities')}")
+    return (
+        f"{event.get('event_date')} {event.get('sub_event_type')} | {name(a1)} vs {name(a2)} | "
+        f"{event.get('admin1')}/{event.get('location')} | killed {event.get('fatalities')}"
+    )
 
 
 def main() -> None:

@@ -33,8 +33,17 @@ def main() -> int:
     db = args.db
     if db is None:
         db = str(Path(tempfile.mkdtemp()) / "speed.duckdb")
-        cmd = [str(Path(sys.executable).parent / "run-pipeline"), args.folder, "--db", db,
-               "--prompt", args.prompt, "--model", args.model, "-q"]
+        cmd = [
+            str(Path(sys.executable).parent / "run-pipeline"),
+            args.folder,
+            "--db",
+            db,
+            "--prompt",
+            args.prompt,
+            "--model",
+            args.model,
+            "-q",
+        ]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=False)
     con = duckdb.connect(db, read_only=True)
@@ -58,15 +67,21 @@ def main() -> int:
         [run[0]],
     ).fetchall()
     print(f"run {run[0][:12]}  model {run[1]}  prompt {run[2]}")
-    print(f"{'article':28} {'seconds':>8} {'prefill':>8} {'generate':>8} {'calls':>6} {'in tok':>7} {'out tok':>7} {'events':>6}")
+    print(
+        f"{'article':28} {'seconds':>8} {'prefill':>8} {'generate':>8} {'calls':>6} {'in tok':>7} {'out tok':>7} {'events':>6}"
+    )
     for name, sec, calls, pre, gen, ptok, ctok, nev in rows:
-        print(f"{name:28} {sec:8.1f} {pre or 0:8.1f} {gen or 0:8.1f} {calls:6d} {ptok or 0:7d} {ctok or 0:7d} {nev or 0:6d}")
+        print(
+            f"{name:28} {sec:8.1f} {pre or 0:8.1f} {gen or 0:8.1f} {calls:6d} {ptok or 0:7d} {ctok or 0:7d} {nev or 0:6d}"
+        )
     n = len(rows) or 1
     mean = lambda i: sum((r[i] or 0) for r in rows) / n  # noqa: E731
     print(
         f"{'MEAN':28} {mean(1):8.1f} {mean(3):8.1f} {mean(4):8.1f} {mean(2):6.1f} {mean(5):7.0f} {mean(6):7.0f} {mean(7):6.1f}"
     )
-    print(f"articles: {len(rows)}; mean seconds/article {mean(1):.1f} (prefill {mean(3):.1f} + generation {mean(4):.1f} + other)")
+    print(
+        f"articles: {len(rows)}; mean seconds/article {mean(1):.1f} (prefill {mean(3):.1f} + generation {mean(4):.1f} + other)"
+    )
     return 0
 
 

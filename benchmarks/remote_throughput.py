@@ -33,22 +33,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.fake_openai_server import write_corpus  # noqa: E402
-
 from pipeline.backends import get_backend
 from pipeline.prompts import load_prompt  # noqa: E402
 from pipeline.runner import run_pipeline  # noqa: E402
 from pipeline.store.database import Store
+from tests.support.fake_openai_server import write_corpus  # noqa: E402
 
 
 class ServerProcess:
-    def __init__(self, latency: float, failure_rate: float = 0.0, kinds: str = "429,500", seed: int = 0,
-                 retry_after: float = 1.0):
+    def __init__(
+        self, latency: float, failure_rate: float = 0.0, kinds: str = "429,500", seed: int = 0, retry_after: float = 1.0
+    ):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.fake_openai_server", "--latency", str(latency),
-             "--failure-rate", str(failure_rate), "--kinds", kinds, "--seed", str(seed),
-             "--retry-after", str(retry_after)],
-            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "tests.support.fake_openai_server",
+                "--latency",
+                str(latency),
+                "--failure-rate",
+                str(failure_rate),
+                "--kinds",
+                kinds,
+                "--seed",
+                str(seed),
+                "--retry-after",
+                str(retry_after),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         line = self.proc.stdout.readline().strip()
         if not line.startswith("LISTENING "):

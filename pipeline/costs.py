@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
 from pipeline.paths import data_file
 
 PRICES_PATH = data_file("prices.json")
@@ -62,8 +63,9 @@ def _is_loopback(base_url: str | None) -> bool:
         return False
 
 
-def run_price(backend_name: str, model: str, base_url: str | None = None,
-              prices: dict[str, dict[str, float]] | None = None) -> dict[str, float] | None:
+def run_price(
+    backend_name: str, model: str, base_url: str | None = None, prices: dict[str, dict[str, float]] | None = None
+) -> dict[str, float] | None:
     """The price that applies to a backend's model; None when unknown."""
     if backend_name in FREE_BACKENDS:
         return {"input": 0.0, "output": 0.0}

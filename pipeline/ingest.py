@@ -57,7 +57,6 @@ class Article:
         return self.error is None
 
 
-
 def normalise_text(text: str) -> str:
     """Canonical form used for the article id: NFC, one space between words."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()

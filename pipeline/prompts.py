@@ -30,7 +30,6 @@ STRATEGY_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-
 @dataclass(frozen=True)
 class Prompt:
     name: str

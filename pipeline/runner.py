@@ -35,14 +35,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.extraction import cache as response_cache
 from pipeline import costs
 from pipeline.backends.base import Backend
+from pipeline.extraction import cache as response_cache
 from pipeline.extraction.article import ExtractionResult, extract_article
 from pipeline.ingest import DEFAULT_MAX_BYTES, Article, ingest
 from pipeline.prompts import Prompt
 from pipeline.store.database import Store
-from pipeline.store.rows import ArticleWrite, event_to_row, utcnow
+from pipeline.store.rows import ArticleWrite, event_to_row
 
 
 @dataclass
@@ -160,8 +160,7 @@ class _Finished:
 class _Writer:
     """The single DuckDB writer: batches finished articles, one transaction per batch."""
 
-    def __init__(self, store: Store, summary: RunSummary, notify: ProgressCallback, batch_size: int,
-                 max_wait_s: float):
+    def __init__(self, store: Store, summary: RunSummary, notify: ProgressCallback, batch_size: int, max_wait_s: float):
         self.store = store
         self.summary = summary
         self.notify = notify
@@ -427,17 +426,24 @@ def _not_extracted(index: int, article: Article, done: set[str], run_id: str) ->
     duplicate_of = article.metadata.get("duplicate_of")
     if duplicate_of:
         reason = f"same text as {duplicate_of}"
-        return _Finished(index, ArticleOutcome(article.file_name, "skipped", error=reason),
-                         {**base, "status": "skipped", "error": reason, "n_events": 0})
+        return _Finished(
+            index,
+            ArticleOutcome(article.file_name, "skipped", error=reason),
+            {**base, "status": "skipped", "error": reason, "n_events": 0},
+        )
     if article.article_id in done:
         reason = "already extracted with this model and prompt (--force to redo)"
-        return _Finished(index, ArticleOutcome(article.file_name, "skipped", error=reason),
-                         {**base, "status": "skipped", "error": reason, "n_events": 0})
+        return _Finished(
+            index,
+            ArticleOutcome(article.file_name, "skipped", error=reason),
+            {**base, "status": "skipped", "error": reason, "n_events": 0},
+        )
     return None  # beyond --limit: left for a later run, not recorded
 
 
-def _extract(index: int, article: Article, prompt: Prompt, backend: Backend, run_id: str,
-             snapshot: dict[str, str] | None) -> _Finished:
+def _extract(
+    index: int, article: Article, prompt: Prompt, backend: Backend, run_id: str, snapshot: dict[str, str] | None
+) -> _Finished:
     """Extract one article (any thread): model calls and row building, no database access."""
     session = (
         response_cache.CacheSession(snapshot, article_id=article.article_id, run_id=run_id)
@@ -455,7 +461,10 @@ def _extract(index: int, article: Article, prompt: Prompt, backend: Backend, run
     return _Finished(
         index,
         ArticleOutcome(
-            article.file_name, status, n_events=len(rows) if status == "ok" else 0, seconds=result.seconds,
+            article.file_name,
+            status,
+            n_events=len(rows) if status == "ok" else 0,
+            seconds=result.seconds,
             error=result.error,
         ),
         {

@@ -89,9 +89,7 @@ SUB_EVENT_TYPES: dict[EventType, tuple[SubEventType, ...]] = {
 }
 
 # Reverse lookup: every sub-type belongs to exactly one type.
-EVENT_TYPE_OF: dict[SubEventType, EventType] = {
-    sub: etype for etype, subs in SUB_EVENT_TYPES.items() for sub in subs
-}
+EVENT_TYPE_OF: dict[SubEventType, EventType] = {sub: etype for etype, subs in SUB_EVENT_TYPES.items() for sub in subs}
 
 
 class ActorType(str, Enum):

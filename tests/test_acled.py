@@ -9,7 +9,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.export.acled import ACLED_COLUMNS, disorder_type, interaction_code, region_of, to_acled_rows, write_acled_csv
+from pipeline.export.acled import (
+    ACLED_COLUMNS,
+    disorder_type,
+    interaction_code,
+    region_of,
+    to_acled_rows,
+    write_acled_csv,
+)
 
 GOLD = Path(__file__).resolve().parents[1] / "evals" / "gold"
 
@@ -71,26 +78,43 @@ def test_battle_row():
 
 
 def test_air_strike_on_civilians():
-    row = to_acled_rows([battle(
-        event_type="Explosions/Remote violence", sub_event_type="Air/drone strike",
-        actor1={"name": "Military Forces of Russia", "actor_type": "external_forces"},
-        assoc_actors_1=[], actor2={"name": "Civilians", "actor_type": "civilians"},
-        civilian_targeting=True,
-    )])[0]
+    row = to_acled_rows(
+        [
+            battle(
+                event_type="Explosions/Remote violence",
+                sub_event_type="Air/drone strike",
+                actor1={"name": "Military Forces of Russia", "actor_type": "external_forces"},
+                assoc_actors_1=[],
+                actor2={"name": "Civilians", "actor_type": "civilians"},
+                civilian_targeting=True,
+            )
+        ]
+    )[0]
     assert (row["inter1"], row["inter2"], row["interaction"]) == (8, 7, 78)
     assert row["civilian_targeting"] == "Civilian targeting"
     assert row["disorder_type"] == "Political violence"
 
 
 def test_one_sided_events_and_sequence_per_country():
-    rows = to_acled_rows([
-        battle(),
-        battle(event_type="Protests", sub_event_type="Peaceful protest", country="Kenya",
-               actor1={"name": "Protesters", "actor_type": "protesters"}, actor2=None),
-        battle(event_type="Strategic developments", sub_event_type="Agreement",
-               actor1={"name": "Military Forces of Syria", "actor_type": "state_forces"}, actor2=None),
-        battle(country="Nigeria"),
-    ])
+    rows = to_acled_rows(
+        [
+            battle(),
+            battle(
+                event_type="Protests",
+                sub_event_type="Peaceful protest",
+                country="Kenya",
+                actor1={"name": "Protesters", "actor_type": "protesters"},
+                actor2=None,
+            ),
+            battle(
+                event_type="Strategic developments",
+                sub_event_type="Agreement",
+                actor1={"name": "Military Forces of Syria", "actor_type": "state_forces"},
+                actor2=None,
+            ),
+            battle(country="Nigeria"),
+        ]
+    )
     assert [r["event_id_cnty"] for r in rows] == ["SYR1", "KEN1", "SYR2", "NGA1"]
     assert (rows[1]["inter1"], rows[1]["inter2"], rows[1]["interaction"]) == (6, 0, 60)
     assert rows[1]["disorder_type"] == "Demonstrations"
@@ -153,15 +177,20 @@ def test_iso_and_region(country, iso, region):
 
 
 def test_flat_store_rows_are_accepted():
-    flat = battle(actor1="Hurras al-Din", actor1_type="rebel_group",
-                  actor2="Military Forces of Syria", actor2_type="state_forces")
+    flat = battle(
+        actor1="Hurras al-Din", actor1_type="rebel_group", actor2="Military Forces of Syria", actor2_type="state_forces"
+    )
     row = to_acled_rows([flat])[0]
     assert (row["actor1"], row["inter1"], row["inter2"], row["interaction"]) == ("Hurras al-Din", 2, 1, 12)
 
 
 def test_csv_loads_in_duckdb_with_the_31_columns(tmp_path):
-    events = [battle(), battle(latitude=None, longitude=None, location=None, geo_precision=3,
-                               notes='Quote "inside", comma, and\nnewline')]
+    events = [
+        battle(),
+        battle(
+            latitude=None, longitude=None, location=None, geo_precision=3, notes='Quote "inside", comma, and\nnewline'
+        ),
+    ]
     path = tmp_path / "acled.csv"
     assert write_acled_csv(events, path) == 2
     con = duckdb.connect()

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 from click.testing import CliRunner
 
 from pipeline.cli.export import export_events_command
@@ -41,7 +40,9 @@ def test_run_on_seeds_then_rerun_skips_then_force(seeds_dir, db_path):
     again = run(BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q")
     assert again.returncode == 0 and "0 extracted" in again.stdout and "5 skipped" in again.stdout
 
-    forced = run(BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q", "--force")
+    forced = run(
+        BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q", "--force"
+    )
     assert forced.returncode == 0 and "5 extracted" in forced.stdout
     con = duckdb.connect(str(db_path))
     assert con.execute("SELECT count(*) FROM latest_events").fetchone()[0] == n_events  # latest run only
@@ -49,7 +50,9 @@ def test_run_on_seeds_then_rerun_skips_then_force(seeds_dir, db_path):
 
 
 def test_limit(seeds_dir, db_path):
-    result = run(BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q", "--limit", "2")
+    result = run(
+        BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q", "--limit", "2"
+    )
     assert result.returncode == 0 and "2 extracted" in result.stdout
 
 
@@ -67,7 +70,9 @@ def test_unknown_prompt_and_model_are_clear(seeds_dir, db_path):
 
 def test_openai_without_key_says_how_to_fix(seeds_dir, db_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    result = CliRunner().invoke(run_pipeline_command, [str(seeds_dir), "--db", str(db_path), "--model", "openai/gpt-4o-mini"])
+    result = CliRunner().invoke(
+        run_pipeline_command, [str(seeds_dir), "--db", str(db_path), "--model", "openai/gpt-4o-mini"]
+    )
     assert result.exit_code == 4
     assert "OPENAI_API_KEY" in result.output
 
@@ -89,7 +94,10 @@ def test_bad_files_are_recorded_and_run_continues(tmp_path, db_path):
 
 
 def test_export_jsonl_has_codebook_fields(seeds_dir, db_path, tmp_path):
-    assert run(BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q").returncode == 0
+    assert (
+        run(BIN / "run-pipeline", seeds_dir, "--db", db_path, "--model", "fake", "--prompt", "naive", "-q").returncode
+        == 0
+    )
     out = tmp_path / "events.jsonl"
     result = run(BIN / "export-events", "--db", db_path, "--format", "jsonl", "--output", out)
     assert result.returncode == 0, result.stderr

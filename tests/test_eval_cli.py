@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli.evaluate import run_eval_command
-from pipeline.evaluation.harness import load_eval_columns
 from pipeline.evaluation.gold import first_alternative, load_gold
+from pipeline.evaluation.harness import load_eval_columns
 from pipeline.evaluation.scoring import score_run
 from pipeline.ingest import ingest
 from pipeline.runner import article_row
@@ -68,20 +68,51 @@ def make_gold_run(db: Path, articles_dir: Path, gold_dir: Path, run_id: str = "g
     """A run whose events are the gold events themselves (first alternative of every any_of)."""
     gold = load_gold(gold_dir)
     with Store(db) as store:
-        store.start_run({"run_id": run_id, "backend": "gold", "model": "gold", "prompt_name": "gold",
-                         "prompt_hash": "gold", "input_path": str(articles_dir)})
+        store.start_run(
+            {
+                "run_id": run_id,
+                "backend": "gold",
+                "model": "gold",
+                "prompt_name": "gold",
+                "prompt_hash": "gold",
+                "input_path": str(articles_dir),
+            }
+        )
         for article in ingest(articles_dir):
             if article.file_name not in gold:
                 continue
-            events = [first_alternative({k: v for k, v in e.items() if k != "required"})
-                      for e in gold[article.file_name]["events"]]
-            rows = [event_to_row(e, event_id=f"{run_id}-{article.article_id}-{i}", run_id=run_id,
-                                 article_id=article.article_id, index=i, offsets=[None] * len(e["evidence"]))
-                    for i, e in enumerate(events)]
-            store.write_articles([ArticleWrite(
-                {"run_id": run_id, "article_id": article.article_id, "file_name": article.file_name,
-                 "status": "ok", "n_events": len(rows), "n_calls": 0, "seconds": 0.0},
-                article_row(article), events=rows)])
+            events = [
+                first_alternative({k: v for k, v in e.items() if k != "required"})
+                for e in gold[article.file_name]["events"]
+            ]
+            rows = [
+                event_to_row(
+                    e,
+                    event_id=f"{run_id}-{article.article_id}-{i}",
+                    run_id=run_id,
+                    article_id=article.article_id,
+                    index=i,
+                    offsets=[None] * len(e["evidence"]),
+                )
+                for i, e in enumerate(events)
+            ]
+            store.write_articles(
+                [
+                    ArticleWrite(
+                        {
+                            "run_id": run_id,
+                            "article_id": article.article_id,
+                            "file_name": article.file_name,
+                            "status": "ok",
+                            "n_events": len(rows),
+                            "n_calls": 0,
+                            "seconds": 0.0,
+                        },
+                        article_row(article),
+                        events=rows,
+                    )
+                ]
+            )
         store.finish_run(run_id, "completed", {"n_ok": len(gold)})
     return run_id
 
@@ -95,8 +126,9 @@ def test_help():
 def test_fake_naive_end_to_end(gold_set, tmp_path):
     gold, articles = gold_set
     db, out = tmp_path / "ev.duckdb", tmp_path / "reports" / "eval"
-    result = invoke("--db", db, "--gold", gold, "--articles", articles, "--model", "fake", "--prompt", "naive",
-                    "--out", out, "-q")
+    result = invoke(
+        "--db", db, "--gold", gold, "--articles", articles, "--model", "fake", "--prompt", "naive", "--out", out, "-q"
+    )
     assert result.exit_code == 0, result.output
     md, html = out.with_suffix(".md"), out.with_suffix(".html")
     assert md.exists() and html.exists()
@@ -121,15 +153,17 @@ def test_fake_naive_end_to_end(gold_set, tmp_path):
     cost = con.execute("SELECT cost_usd FROM runs WHERE run_id = ?", [row["run_id"]]).fetchone()[0]
     con.close()
     assert [(a, tp, fp, fn) for a, tp, fp, fn, _ in per_article] == [
-        (name, s.tp, s.fp, s.fn) for name, s in sorted(expected.articles.items())]
+        (name, s.tp, s.fp, s.fn) for name, s in sorted(expected.articles.items())
+    ]
     stats = metrics["stats"]
     assert stats["n_articles"] == 3 and stats["retries"] == 0 and stats["first_try_valid_rate"] == 1.0
     assert (stats["prompt_tokens"], stats["completion_tokens"]) == tokens[:2] and tokens[2] == 3
     assert stats["seconds_per_article"] is not None and stats["cost_usd"] == cost
 
     # Unchanged pair: the earlier extraction is reused, no new run, same numbers.
-    again = invoke("--db", db, "--gold", gold, "--articles", articles, "--model", "fake", "--prompt", "naive",
-                   "--out", out, "-q")
+    again = invoke(
+        "--db", db, "--gold", gold, "--articles", articles, "--model", "fake", "--prompt", "naive", "--out", out, "-q"
+    )
     assert again.exit_code == 0, again.output
     rows = eval_rows(db)
     assert len(rows) == 2 and rows[1]["run_id"] == rows[0]["run_id"]
@@ -139,8 +173,22 @@ def test_fake_naive_end_to_end(gold_set, tmp_path):
         assert load_eval_columns(store)[0]["score"]["slot_f1"] == pytest.approx(expected.slot_f1)
 
     # --force extracts again in a new run.
-    forced = invoke("--db", db, "--gold", gold, "--articles", articles, "--model", "fake", "--prompt", "naive",
-                    "--out", out, "-q", "--force")
+    forced = invoke(
+        "--db",
+        db,
+        "--gold",
+        gold,
+        "--articles",
+        articles,
+        "--model",
+        "fake",
+        "--prompt",
+        "naive",
+        "--out",
+        out,
+        "-q",
+        "--force",
+    )
     assert forced.exit_code == 0, forced.output
     assert eval_rows(db)[-1]["run_id"] != rows[0]["run_id"]
 
@@ -148,8 +196,21 @@ def test_fake_naive_end_to_end(gold_set, tmp_path):
 def test_score_existing_runs_by_prefix_with_regressions(gold_set, tmp_path):
     gold, articles = gold_set
     db, out = tmp_path / "ev.duckdb", tmp_path / "cmp"
-    first = invoke("--db", db, "--gold", gold, "--articles", articles, "--model", "fake", "--prompt", "naive",
-                   "--out", tmp_path / "first", "-q")
+    first = invoke(
+        "--db",
+        db,
+        "--gold",
+        gold,
+        "--articles",
+        articles,
+        "--model",
+        "fake",
+        "--prompt",
+        "naive",
+        "--out",
+        tmp_path / "first",
+        "-q",
+    )
     assert first.exit_code == 0, first.output
     fake_run = eval_rows(db)[0]["run_id"]
     gold_run = make_gold_run(db, articles, gold)

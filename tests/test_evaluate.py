@@ -10,8 +10,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.evaluation.scoring import FIELDS, MATCH_THRESHOLD, AliasTable, default_aliases, pair_score, score_article, score_run
 from pipeline.evaluation.gold import first_alternative, load_gold
+from pipeline.evaluation.scoring import (
+    FIELDS,
+    MATCH_THRESHOLD,
+    AliasTable,
+    default_aliases,
+    pair_score,
+    score_article,
+    score_run,
+)
 from pipeline.geo.place_names import places_equivalent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,18 +62,20 @@ def ev(**kw) -> dict:
 
 
 def strike(**kw) -> dict:
-    return ev(**{
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Air/drone strike",
-        "actor1": {"name": "Military Forces of Syria", "actor_type": "state_forces"},
-        "actor2": {"name": "Civilians", "actor_type": "civilians"},
-        "location": None,
-        "geo_precision": 3,
-        "fatalities": 10,
-        "civilian_targeting": True,
-        "evidence": ["10 civilians were killed in regime air strikes"],
-        **kw,
-    })
+    return ev(
+        **{
+            "event_type": "Explosions/Remote violence",
+            "sub_event_type": "Air/drone strike",
+            "actor1": {"name": "Military Forces of Syria", "actor_type": "state_forces"},
+            "actor2": {"name": "Civilians", "actor_type": "civilians"},
+            "location": None,
+            "geo_precision": 3,
+            "fatalities": 10,
+            "civilian_targeting": True,
+            "evidence": ["10 civilians were killed in regime air strikes"],
+            **kw,
+        }
+    )
 
 
 def gold_of(*events: dict, required: list[bool] | None = None, article: str = "a.txt") -> dict:
@@ -117,9 +127,16 @@ def test_missing_event():
 
 def test_extra_event():
     g = gold_of(ev())
-    unrelated = ev(event_type="Protests", sub_event_type="Peaceful protest", event_date="2019-07-01",
-                   actor1={"name": "Protesters", "actor_type": "protesters"}, actor2=None,
-                   admin1="Damascus", location="Damascus", fatalities=0)
+    unrelated = ev(
+        event_type="Protests",
+        sub_event_type="Peaceful protest",
+        event_date="2019-07-01",
+        actor1={"name": "Protesters", "actor_type": "protesters"},
+        actor2=None,
+        admin1="Damascus",
+        location="Damascus",
+        fatalities=0,
+    )
     s = score_article(g, [ev(), unrelated], TEXT)
     assert (s.tp, s.fp, s.fn) == (1, 1, 0)
     assert s.precision == 0.5 and s.recall == 1.0
@@ -167,23 +184,46 @@ def test_any_of_alternatives():
     )
     g = gold_of(gold_event)
     for pred in (
-        ev(location="Jibine", fatalities=18, admin1="Hama",
-           actor1={"name": "Hayat Tahrir al-Sham", "actor_type": "rebel_group"}, actor2=None),
-        ev(location="Tal Maleh", fatalities=26, admin1="Hama",
-           actor1={"name": "Rebel groups", "actor_type": "rebel_group"}),
+        ev(
+            location="Jibine",
+            fatalities=18,
+            admin1="Hama",
+            actor1={"name": "Hayat Tahrir al-Sham", "actor_type": "rebel_group"},
+            actor2=None,
+        ),
+        ev(
+            location="Tal Maleh",
+            fatalities=26,
+            admin1="Hama",
+            actor1={"name": "Rebel groups", "actor_type": "rebel_group"},
+        ),
     ):
         s = score_article(g, [pred], TEXT)
         assert s.slot_f1 == 1.0, s.to_dict()["matches"]
-    s = score_article(g, [ev(location="Jibine", fatalities=20, admin1="Hama",
-                             actor1={"name": "Rebel groups", "actor_type": "rebel_group"})], TEXT)
+    s = score_article(
+        g,
+        [
+            ev(
+                location="Jibine",
+                fatalities=20,
+                admin1="Hama",
+                actor1={"name": "Rebel groups", "actor_type": "rebel_group"},
+            )
+        ],
+        TEXT,
+    )
     assert not s.matches[0].fields["fatalities"].correct
     assert s.matches[0].fatalities_abs_error == 2  # distance to the closest alternative
 
 
 def test_any_of_event_type_and_null_location():
-    g = gold_of(ev(event_type={"any_of": ["Protests", "Riots"]},
-                   sub_event_type={"any_of": ["Protest with intervention", "Violent demonstration"]},
-                   location={"any_of": [None, "Khan Sheikhun"]}))
+    g = gold_of(
+        ev(
+            event_type={"any_of": ["Protests", "Riots"]},
+            sub_event_type={"any_of": ["Protest with intervention", "Violent demonstration"]},
+            location={"any_of": [None, "Khan Sheikhun"]},
+        )
+    )
     for loc in (None, "Khan Shaykhun"):
         s = score_article(g, [ev(event_type="Riots", sub_event_type="Violent demonstration", location=loc)], TEXT)
         assert s.slot_f1 == 1.0
@@ -197,8 +237,9 @@ def _counts(s):
 
 
 def test_optional_event_neither_rewarded_nor_punished():
-    optional = strike(event_date="2019-08-26", location="Maarat al-Numan", fatalities=0, civilian_targeting=False,
-                      actor2=None)
+    optional = strike(
+        event_date="2019-08-26", location="Maarat al-Numan", fatalities=0, civilian_targeting=False, actor2=None
+    )
     g = gold_of(ev(), optional, required=[True, False])
     with_opt = score_article(g, [ev(), copy.deepcopy(optional)], TEXT)
     without = score_article(g, [ev()], TEXT)
@@ -223,8 +264,20 @@ def test_article_with_only_optional_gold():
     g = gold_of(strike(), required=[False])
     assert score_article(g, [], TEXT).f1 == 1.0
     assert score_article(g, [strike()], TEXT).f1 == 1.0  # matched to optional: not counted
-    s = score_article(g, [ev(event_type="Protests", event_date="2018-01-01", actor1={"name": "Protesters"},
-                             actor2=None, admin1="Damascus", location="Damascus")], TEXT)
+    s = score_article(
+        g,
+        [
+            ev(
+                event_type="Protests",
+                event_date="2018-01-01",
+                actor1={"name": "Protesters"},
+                actor2=None,
+                admin1="Damascus",
+                location="Damascus",
+            )
+        ],
+        TEXT,
+    )
     assert s.precision == 0.0 and s.fp == 1
 
 
@@ -295,8 +348,15 @@ def test_alias_table_is_valid_data():
     raw = json.loads((ROOT / "evals" / "aliases.json").read_text(encoding="utf-8"))
     table = AliasTable(raw)  # raises on an alias that belongs to two canonical names
     assert len(table) > 100
-    for generic in ("Military Forces of Syria", "Military Forces of Russia", "Rebel groups", "Civilians",
-                    "Protesters", "Rioters", "Unidentified armed group"):
+    for generic in (
+        "Military Forces of Syria",
+        "Military Forces of Russia",
+        "Rebel groups",
+        "Civilians",
+        "Protesters",
+        "Rioters",
+        "Unidentified armed group",
+    ):
         assert generic in raw
     with pytest.raises(ValueError):
         AliasTable({"A": ["x"], "B": ["X"]})
@@ -306,11 +366,13 @@ def test_alias_table_covers_gold_name_variants():
     """Every actor-name any_of list in the gold that mixes known names maps to one canonical
     name where the alternatives are spellings of one actor (spot checks)."""
     aliases = default_aliases()
-    for same in (["Renamo", "RENAMO", "Mozambican National Resistance"],
-                 ["al-Shabaab", "Al-Shabaab", "al-Shabab", "Al Shabaab"],
-                 ["Military Forces of Myanmar", "Myanmar military", "Tatmadaw", "Myanmar junta"],
-                 ["Syrian National Army", "SNA", "Turkish-backed factions"],
-                 ["Oromo Liberation Army", "OLA", "OLF-Shane", "OLF Shane"]):
+    for same in (
+        ["Renamo", "RENAMO", "Mozambican National Resistance"],
+        ["al-Shabaab", "Al-Shabaab", "al-Shabab", "Al Shabaab"],
+        ["Military Forces of Myanmar", "Myanmar military", "Tatmadaw", "Myanmar junta"],
+        ["Syrian National Army", "SNA", "Turkish-backed factions"],
+        ["Oromo Liberation Army", "OLA", "OLF-Shane", "OLF Shane"],
+    ):
         assert len({aliases.canonical(n) for n in same}) == 1, same
 
 
@@ -353,13 +415,19 @@ def test_location_within_10km():
 def test_pair_score_threshold():
     g = ev()
     # right type and date with only the region in common: matches
-    assert pair_score(g, ev(location="Saraqib", actor1={"name": "Rebel groups"}, actor2={"name": "Civilians"})) \
+    assert (
+        pair_score(g, ev(location="Saraqib", actor1={"name": "Rebel groups"}, actor2={"name": "Civilians"}))
         >= MATCH_THRESHOLD
+    )
     # right type and date, overlapping actors, elsewhere: matches
     assert pair_score(g, ev(admin1="Hama", location="Kafr Zita", actor2={"name": "Rebel groups"})) >= MATCH_THRESHOLD
     # right type and date only: no
-    assert pair_score(g, ev(admin1="Hama", location="Kafr Zita", actor1={"name": "Rebel groups"},
-                            actor2={"name": "Civilians"})) < MATCH_THRESHOLD
+    assert (
+        pair_score(
+            g, ev(admin1="Hama", location="Kafr Zita", actor1={"name": "Rebel groups"}, actor2={"name": "Civilians"})
+        )
+        < MATCH_THRESHOLD
+    )
     # unrelated event: no
     assert pair_score(g, strike(event_date="2019-06-01", admin1="Hama")) < MATCH_THRESHOLD
 
@@ -434,11 +502,13 @@ def test_accepts_pydantic_models_and_date_objects():
 
 
 def test_grounding_normalises_quotes_and_whitespace():
-    p = ev(evidence=[
-        '"Violent clashes broke out at dawn," Observatory chief',  # straight vs curly quotes
-        "10 civilians were killed in regime   air strikes",  # whitespace / newline differences
-        "an invented sentence that is not in the article",
-    ])
+    p = ev(
+        evidence=[
+            '"Violent clashes broke out at dawn," Observatory chief',  # straight vs curly quotes
+            "10 civilians were killed in regime   air strikes",  # whitespace / newline differences
+            "an invented sentence that is not in the article",
+        ]
+    )
     s = score_article(gold_of(ev()), [p], TEXT)
     assert (s.evidence_total, s.evidence_grounded) == (3, 2)
     assert s.grounding_rate == pytest.approx(2 / 3)
@@ -490,10 +560,25 @@ TYPES = {
     "Explosions/Remote violence": ["Air/drone strike", "Shelling/artillery/missile attack"],
     "Violence against civilians": ["Attack", "Abduction/forced disappearance"],
 }
-ACTORS = ["Military Forces of Syria", "regime forces", "Rebel groups", "Hayat Tahrir al-Sham", "Civilians",
-          "Military Forces of Russia", "Hurras al-Din", "Unidentified armed group"]
-PLACES = [("Idlib", "Khan Sheikhun"), ("Idlib", "Maarat al-Numan"), ("Idlib", None), ("Hama", "Kafr Zita"),
-          ("Hama", None), ("Latakia", "Kabani"), ("Aleppo", None)]
+ACTORS = [
+    "Military Forces of Syria",
+    "regime forces",
+    "Rebel groups",
+    "Hayat Tahrir al-Sham",
+    "Civilians",
+    "Military Forces of Russia",
+    "Hurras al-Din",
+    "Unidentified armed group",
+]
+PLACES = [
+    ("Idlib", "Khan Sheikhun"),
+    ("Idlib", "Maarat al-Numan"),
+    ("Idlib", None),
+    ("Hama", "Kafr Zita"),
+    ("Hama", None),
+    ("Latakia", "Kabani"),
+    ("Aleppo", None),
+]
 
 
 def maybe_any_of(strategy, extra):
@@ -510,8 +595,7 @@ def events(draw, required=None):
         time_precision=draw(st.sampled_from([1, 1, 2, 3])),
         event_type=etype,
         sub_event_type=draw(st.sampled_from(TYPES[etype])),
-        actor1={"name": draw(maybe_any_of(st.sampled_from(ACTORS), st.sampled_from(ACTORS))),
-                "actor_type": "x"},
+        actor1={"name": draw(maybe_any_of(st.sampled_from(ACTORS), st.sampled_from(ACTORS))), "actor_type": "x"},
         actor2=actor2,
         admin1=admin1,
         location=draw(maybe_any_of(st.just(location), st.sampled_from([None, "Saraqib"]))),
@@ -523,8 +607,12 @@ def events(draw, required=None):
     return e
 
 
-PROPS = settings(max_examples=60, deadline=None, derandomize=True,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+PROPS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 @PROPS

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.geo.geocode import GeoResult, apply_geocode, geocode
 from pipeline.geo.gazetteer import country_code, haversine_km
+from pipeline.geo.geocode import GeoResult, apply_geocode, geocode
 from pipeline.geo.names import normalize, skeleton
 
 # Real coordinates of the towns (Wikipedia / GeoNames), to within ~1 km.

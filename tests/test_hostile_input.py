@@ -25,13 +25,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support.fake_backend import FakeModel
 from pipeline.backends import get_backend
 from pipeline.ingest import find_injection_spans, ingest
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
 from pipeline.store.database import Store
 from schemas.grounding import find_span
+from tests.support.fake_backend import FakeModel
 
 BIN = Path(sys.executable).parent
 DATA = Path(__file__).resolve().parent / "data" / "hostile"
@@ -77,7 +77,9 @@ def make_hostile_folder(target: Path) -> Path:
     with open(name, "wb") as fh:
         fh.write(b"Artillery shelling killed 6 civilians in Kafr Zita in Hama province on Monday, a monitor said.")
     published = json.loads((target / "published.json").read_text())
-    published.update({name: "2019-08-27" for name in ("big_5mb.txt", "loop_a.txt", "loop_b.txt", "broken_link.txt", "pipe.txt")})
+    published.update(
+        {name: "2019-08-27" for name in ("big_5mb.txt", "loop_a.txt", "loop_b.txt", "broken_link.txt", "pipe.txt")}
+    )
     published[os.fsdecode(NON_UTF8_NAME)] = "2019-08-27"
     (target / "published.json").write_text(json.dumps(published))
     return target
@@ -201,7 +203,9 @@ def hostile_run(tmp_path_factory):
     db = base / "events.duckdb"
     result = subprocess.run(
         [str(BIN / "run-pipeline"), str(folder), "--db", str(db), "--model", "fake", "--prompt", "naive", "-q"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     con = duckdb.connect(str(db), read_only=True)
     yield result, con
@@ -243,9 +247,11 @@ def test_every_stored_event_is_grounded_in_its_article(hostile_run):
     for name, text, evidence, starts, ends in rows:
         for span, start, end in zip(evidence, starts, ends):
             assert find_span(text, span) == (start, end), (name, span)
-    per_file = dict(con.execute(
-        "SELECT a.file_name, count(e.event_id) FROM articles a LEFT JOIN events e USING (article_id) GROUP BY ALL"
-    ).fetchall())
+    per_file = dict(
+        con.execute(
+            "SELECT a.file_name, count(e.event_id) FROM articles a LEFT JOIN events e USING (article_id) GROUP BY ALL"
+        ).fetchall()
+    )
     assert per_file["no_events.txt"] == 0  # an article without events is fine: ok with none
     assert per_file["utf16_bom.txt"] >= 1 and per_file["latin1.txt"] >= 1 and per_file["page_with_scripts.html"] >= 1
 
@@ -259,7 +265,9 @@ def test_injection_article_is_flagged(hostile_run):
 
 def test_injection_produces_no_event_from_the_injected_text(hostile_run):
     _, con = hostile_run
-    (text, metadata) = con.execute("SELECT text, metadata FROM articles WHERE file_name = 'prompt_injection.txt'").fetchone()
+    (text, metadata) = con.execute(
+        "SELECT text, metadata FROM articles WHERE file_name = 'prompt_injection.txt'"
+    ).fetchone()
     flagged = [(s["start"], s["end"]) for s in json.loads(metadata)["suspected_injection"]]
     events = con.execute(
         "SELECT evidence_start, evidence_end, fatalities FROM events e JOIN articles a USING (article_id) "
@@ -284,10 +292,18 @@ def injection_folder(tmp_path: Path) -> Path:
 
 def obeyed_event(**changes) -> dict:
     event = {
-        "event_date": "2019-09-03", "time_precision": 1, "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Air/drone strike", "actor1": {"name": "Military Forces of Israel", "actor_type": "external_forces"},
-        "actor2": {"name": "Civilians", "actor_type": "civilians"}, "country": "Syria", "admin1": "Damascus",
-        "location": "Damascus", "geo_precision": 1, "fatalities": 500, "civilian_targeting": True,
+        "event_date": "2019-09-03",
+        "time_precision": 1,
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Air/drone strike",
+        "actor1": {"name": "Military Forces of Israel", "actor_type": "external_forces"},
+        "actor2": {"name": "Civilians", "actor_type": "civilians"},
+        "country": "Syria",
+        "admin1": "Damascus",
+        "location": "Damascus",
+        "geo_precision": 1,
+        "fatalities": 500,
+        "civilian_targeting": True,
         "evidence": ["Israeli warplanes killed 500 civilians in Damascus"],
     }
     event.update(changes)
@@ -295,10 +311,18 @@ def obeyed_event(**changes) -> dict:
 
 
 REAL_EVENT = {
-    "event_date": "2019-09-02", "time_precision": 1, "event_type": "Explosions/Remote violence",
-    "sub_event_type": "Remote explosive/landmine/IED", "actor1": {"name": "Unidentified armed group", "actor_type": "political_militia"},
-    "actor2": {"name": "Military Forces of Syria", "actor_type": "state_forces"}, "country": "Syria", "admin1": "Daraa",
-    "location": "Busra al-Harir", "geo_precision": 2, "fatalities": 3, "civilian_targeting": False,
+    "event_date": "2019-09-02",
+    "time_precision": 1,
+    "event_type": "Explosions/Remote violence",
+    "sub_event_type": "Remote explosive/landmine/IED",
+    "actor1": {"name": "Unidentified armed group", "actor_type": "political_militia"},
+    "actor2": {"name": "Military Forces of Syria", "actor_type": "state_forces"},
+    "country": "Syria",
+    "admin1": "Daraa",
+    "location": "Busra al-Harir",
+    "geo_precision": 2,
+    "fatalities": 3,
+    "civilian_targeting": False,
     "evidence": ["A roadside bomb killed three soldiers on a patrol near Busra al-Harir on Monday"],
 }
 
@@ -307,7 +331,9 @@ REAL_EVENT = {
     "obeyed",
     [
         obeyed_event(),  # invented evidence
-        obeyed_event(event_date="2031-01-01", evidence=["killed 500 civilians in Damascus on 2031-01-01"]),  # the injected date
+        obeyed_event(
+            event_date="2031-01-01", evidence=["killed 500 civilians in Damascus on 2031-01-01"]
+        ),  # the injected date
     ],
     ids=["invented_evidence", "future_date"],
 )

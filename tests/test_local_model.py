@@ -9,12 +9,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import instructor
 import pytest
 from pydantic import BaseModel, ValidationError
-from typing import Literal
 
 from pipeline.backends import get_backend
 from schemas import ConflictEvent
@@ -30,9 +30,7 @@ class Colour(BaseModel):
     count: int
 
 
-OFF_TASK = [
-    {"role": "user", "content": "Write a four-line poem about spring. Do not use JSON, just the poem."}
-]
+OFF_TASK = [{"role": "user", "content": "Write a four-line poem about spring. Do not use JSON, just the poem."}]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +45,10 @@ def test_unconstrained_llama_cpp_ignores_a_json_schema_response_format(local):
     llm = next(iter(_LOCAL_CACHE.values())).llm
     raw = llm.create_chat_completion(
         messages=OFF_TASK,
-        response_format={"type": "json_schema", "json_schema": {"name": "Colour", "schema": Colour.model_json_schema()}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "Colour", "schema": Colour.model_json_schema()},
+        },
         max_tokens=60,
         temperature=0.0,
         seed=0,
@@ -60,7 +61,10 @@ def test_backend_output_is_grammar_constrained(local):
     """Through our backend the same off-task request can only produce schema-shaped JSON."""
     completion = local.create(
         messages=OFF_TASK,
-        response_format={"type": "json_schema", "json_schema": {"name": "Colour", "schema": Colour.model_json_schema()}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "Colour", "schema": Colour.model_json_schema()},
+        },
         max_tokens=60,
     )
     parsed = Colour.model_validate_json(completion.choices[0].message.content)
@@ -84,7 +88,10 @@ def test_output_follows_the_schema_field_order(local):
     """
     completion = local.create(
         messages=[{"role": "user", "content": "Quote one word and count to three."}],
-        response_format={"type": "json_schema", "json_schema": {"name": "Declared", "schema": Declared.model_json_schema()}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "Declared", "schema": Declared.model_json_schema()},
+        },
         max_tokens=40,
     )
     assert list(json.loads(completion.choices[0].message.content)) == ["quote", "count"]
@@ -139,8 +146,9 @@ def test_shortlist_sampler_picks_the_same_tokens_as_the_stock_grammar_chain(loca
     messages = [{"role": "user", "content": "Name a colour of grass and how many blades are in a tuft, as JSON."}]
 
     def run() -> str:
-        return llm.create_chat_completion(messages=messages, grammar=grammar, max_tokens=40, temperature=0.0,
-                                          seed=0)["choices"][0]["message"]["content"]
+        return llm.create_chat_completion(messages=messages, grammar=grammar, max_tokens=40, temperature=0.0, seed=0)[
+            "choices"
+        ][0]["message"]["content"]
 
     shortlisted = run()
     assert llm.last_sampler is not None and llm.last_sampler.tokens > 0
@@ -158,15 +166,16 @@ def test_shortlist_sampler_falls_back_to_the_whole_vocabulary(local):
     """When no shortlisted token fits the grammar, the whole vocabulary is checked and output stays valid."""
     import llama_cpp
 
-    from pipeline.backends.local import _LOCAL_CACHE
     from pipeline import llama_sampling
+    from pipeline.backends.local import _LOCAL_CACHE
 
     llm = next(iter(_LOCAL_CACHE.values())).llm
     # The prompt asks for a poem; the grammar allows only digits, which the
     # model's top tokens are not.
-    grammar = llama_cpp.LlamaGrammar.from_string('root ::= [0-9] [0-9] [0-9]', verbose=False)
-    text = llm.create_chat_completion(messages=OFF_TASK, grammar=grammar, max_tokens=8,
-                                      temperature=0.0, seed=0)["choices"][0]["message"]["content"]
+    grammar = llama_cpp.LlamaGrammar.from_string("root ::= [0-9] [0-9] [0-9]", verbose=False)
+    text = llm.create_chat_completion(messages=OFF_TASK, grammar=grammar, max_tokens=8, temperature=0.0, seed=0)[
+        "choices"
+    ][0]["message"]["content"]
     assert len(text) == 3 and text.isdigit()
     assert llm.last_sampler.full_checks >= 1
     assert llama_sampling.SHORTLIST < llm.n_vocab()

@@ -18,17 +18,17 @@ from pathlib import Path
 import instructor
 import pytest
 
-from pipeline.backends.base import Backend, completion_from_text
-from tests.support.fake_backend import FakeModel
 from pipeline.backends import get_backend
+from pipeline.backends.base import Backend, completion_from_text
 from pipeline.extraction.article import extract_article
-from tests.support.fake_rules import answer
 from pipeline.ingest import Article, article_id_for
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
 from pipeline.store.database import Store
 from schemas import ConflictEvent
 from schemas.grounding import find_span
+from tests.support.fake_backend import FakeModel
+from tests.support.fake_rules import answer
 
 TEXT = (
     "Clashes east of Khan Sheikhun killed at least 29 regime forces and 31 rebels on Tuesday, "
@@ -36,13 +36,24 @@ TEXT = (
 )
 PUBLISHED = "2019-08-27"
 GOOD = {
-    "event_date": "2019-08-27", "event_end_date": None, "time_precision": 1,
-    "event_type": "Battles", "sub_event_type": "Armed clash",
-    "actor1": {"name": "Military Forces of Syria", "actor_type": "state_forces"}, "assoc_actors_1": [],
-    "actor2": {"name": "Rebel groups", "actor_type": "rebel_group"}, "assoc_actors_2": [],
-    "country": "Syria", "admin1": "Idlib", "location": "Khan Sheikhun", "geo_precision": 2,
-    "fatalities": 60, "civilian_targeting": False, "source": "Syrian Observatory for Human Rights",
-    "notes": "Clashes east of Khan Sheikhun.", "evidence": ["Clashes east of Khan Sheikhun killed at least 29 regime forces"],
+    "event_date": "2019-08-27",
+    "event_end_date": None,
+    "time_precision": 1,
+    "event_type": "Battles",
+    "sub_event_type": "Armed clash",
+    "actor1": {"name": "Military Forces of Syria", "actor_type": "state_forces"},
+    "assoc_actors_1": [],
+    "actor2": {"name": "Rebel groups", "actor_type": "rebel_group"},
+    "assoc_actors_2": [],
+    "country": "Syria",
+    "admin1": "Idlib",
+    "location": "Khan Sheikhun",
+    "geo_precision": 2,
+    "fatalities": 60,
+    "civilian_targeting": False,
+    "source": "Syrian Observatory for Human Rights",
+    "notes": "Clashes east of Khan Sheikhun.",
+    "evidence": ["Clashes east of Khan Sheikhun killed at least 29 regime forces"],
 }
 
 
@@ -89,8 +100,13 @@ def one_article_folder(tmp_path: Path, text: str = TEXT, name: str = "a.txt") ->
 
 
 def article() -> Article:
-    return Article(path="a.txt", file_name="a.txt", text=TEXT, article_id=article_id_for(TEXT),
-                   published=date.fromisoformat(PUBLISHED))
+    return Article(
+        path="a.txt",
+        file_name="a.txt",
+        text=TEXT,
+        article_id=article_id_for(TEXT),
+        published=date.fromisoformat(PUBLISHED),
+    )
 
 
 def stored(store: Store, sql: str) -> list[tuple]:
@@ -102,7 +118,9 @@ def test_bad_output_is_reasked_then_recorded_with_raw_output(tmp_path, case):
     output, words = BAD_OUTPUTS[case]
     fake = FakeModel([output] * 10)
     with Store(tmp_path / "db.duckdb") as store:
-        summary = run_pipeline(one_article_folder(tmp_path), store, get_backend("fake", fake=fake), load_prompt("naive"))
+        summary = run_pipeline(
+            one_article_folder(tmp_path), store, get_backend("fake", fake=fake), load_prompt("naive")
+        )
         (outcome,) = summary.outcomes
         assert outcome.status == "failed" and outcome.error.startswith("model output failed validation")
         assert summary.status == "completed_with_failures"
@@ -129,12 +147,16 @@ def test_failure_message_explains_what_was_wrong(case):
     assert words in result.error, result.error
 
 
-@pytest.mark.parametrize("case", ["invalid_json", "evidence_not_in_article", "sub_type_of_another_type", "date_after_publication"])
+@pytest.mark.parametrize(
+    "case", ["invalid_json", "evidence_not_in_article", "sub_type_of_another_type", "date_after_publication"]
+)
 def test_model_that_corrects_itself_after_the_reask_is_accepted(tmp_path, case):
     output, words = BAD_OUTPUTS[case]
     fake = FakeModel([output, events(GOOD)])
     with Store(tmp_path / "db.duckdb") as store:
-        summary = run_pipeline(one_article_folder(tmp_path), store, get_backend("fake", fake=fake), load_prompt("naive"))
+        summary = run_pipeline(
+            one_article_folder(tmp_path), store, get_backend("fake", fake=fake), load_prompt("naive")
+        )
         assert [o.status for o in summary.outcomes] == ["ok"] and summary.n_events == 1
         assert words in fake.requests[1]["messages"][-1]["content"]
         calls = stored(store, "SELECT outcome, response FROM llm_calls ORDER BY attempt")
@@ -153,8 +175,9 @@ def runaway_backend(text: str = TRUNCATED) -> tuple[Backend, list[dict]]:
 
     def create(**kwargs):
         requests.append(kwargs)
-        return completion_from_text(text, model="runaway", completion_tokens=kwargs.get("max_tokens") or 0,
-                                    finish_reason="length")
+        return completion_from_text(
+            text, model="runaway", completion_tokens=kwargs.get("max_tokens") or 0, finish_reason="length"
+        )
 
     return Backend(name="fake", model="runaway", mode=instructor.Mode.JSON_SCHEMA, create=create), requests
 
@@ -191,7 +214,9 @@ BACKEND_ERRORS = [ValueError("the model server returned garbage"), RuntimeError(
 def test_backend_exception_fails_the_article_not_the_run(tmp_path, exc):
     fake = FakeModel([exc])
     with Store(tmp_path / "db.duckdb") as store:
-        summary = run_pipeline(one_article_folder(tmp_path), store, get_backend("fake", fake=fake), load_prompt("naive"))
+        summary = run_pipeline(
+            one_article_folder(tmp_path), store, get_backend("fake", fake=fake), load_prompt("naive")
+        )
         (outcome,) = summary.outcomes
         assert outcome.status == "failed" and str(exc) in outcome.error
         (call,) = stored(store, "SELECT outcome, error FROM llm_calls")
@@ -230,8 +255,12 @@ def test_a_run_of_misbehaving_answers_goes_on_and_stores_only_valid_events(tmp_p
     with Store(tmp_path / "db.duckdb") as store:
         summary = run_pipeline(folder, store, backend, load_prompt("naive"))
         statuses = {o.file_name: o.status for o in summary.outcomes}
-        assert statuses == {"a_bad_json.txt": "failed", "b_good.txt": "ok", "c_runaway.txt": "failed",
-                            "d_ungrounded.txt": "failed"}
+        assert statuses == {
+            "a_bad_json.txt": "failed",
+            "b_good.txt": "ok",
+            "c_runaway.txt": "failed",
+            "d_ungrounded.txt": "failed",
+        }
         rows = stored(store, "SELECT a.text, e.* FROM events e JOIN articles a USING (article_id)")
         assert rows and all(r[0] == TEXT for r in rows)
         cur = store.con.execute("SELECT a.text, a.published, e.* FROM events e JOIN articles a USING (article_id)")
@@ -244,7 +273,9 @@ def test_a_run_of_misbehaving_answers_goes_on_and_stores_only_valid_events(tmp_p
                 {
                     **{k: record[k] for k in ConflictEvent.model_fields if k not in ("actor1", "actor2")},
                     "actor1": {"name": record["actor1"], "actor_type": record["actor1_type"]},
-                    "actor2": {"name": record["actor2"], "actor_type": record["actor2_type"]} if record["actor2"] else None,
+                    "actor2": {"name": record["actor2"], "actor_type": record["actor2_type"]}
+                    if record["actor2"]
+                    else None,
                 },
                 context={"text": record["text"], "published": record["published"]},
             )

@@ -32,12 +32,23 @@ TEXT = (
 )
 PUBLISHED = date(2019, 8, 27)
 BASE = {
-    "event_date": "2019-08-27", "event_end_date": None, "time_precision": 1,
-    "event_type": "Battles", "sub_event_type": "Armed clash",
-    "actor1": {"name": "Military Forces of Syria", "actor_type": "state_forces"}, "assoc_actors_1": [],
-    "actor2": {"name": "Rebel groups", "actor_type": "rebel_group"}, "assoc_actors_2": [],
-    "country": "Syria", "admin1": "Idlib", "location": "Khan Sheikhun", "geo_precision": 2,
-    "fatalities": 60, "civilian_targeting": False, "source": "SOHR", "notes": "",
+    "event_date": "2019-08-27",
+    "event_end_date": None,
+    "time_precision": 1,
+    "event_type": "Battles",
+    "sub_event_type": "Armed clash",
+    "actor1": {"name": "Military Forces of Syria", "actor_type": "state_forces"},
+    "assoc_actors_1": [],
+    "actor2": {"name": "Rebel groups", "actor_type": "rebel_group"},
+    "assoc_actors_2": [],
+    "country": "Syria",
+    "admin1": "Idlib",
+    "location": "Khan Sheikhun",
+    "geo_precision": 2,
+    "fatalities": 60,
+    "civilian_targeting": False,
+    "source": "SOHR",
+    "notes": "",
     "evidence": ["Clashes east of Khan Sheikhun killed at least 29 regime forces"],
 }
 
@@ -124,8 +135,28 @@ def test_precision_codes_are_1_to_3(time_precision, geo_precision):
 
 # --------------------------------------------------------------------------- evidence grounding
 
-WORDS = ["Clashes", "near", "Kafr", "Zita", "killed", "9", "fighters", "on", "Thursday,", "a", "monitor", "said.",
-         "\u201cserious", "concern\u201d", "Ma\u2019arrat", "al-Numan", "(SOHR)", "rebels", "regime", "forces"]
+WORDS = [
+    "Clashes",
+    "near",
+    "Kafr",
+    "Zita",
+    "killed",
+    "9",
+    "fighters",
+    "on",
+    "Thursday,",
+    "a",
+    "monitor",
+    "said.",
+    "\u201cserious",
+    "concern\u201d",
+    "Ma\u2019arrat",
+    "al-Numan",
+    "(SOHR)",
+    "rebels",
+    "regime",
+    "forces",
+]
 SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\t", " \n "])
 
 
@@ -207,14 +238,29 @@ def valid_events(draw):
     start = draw(st.dates(min_value=date(2019, 1, 1), max_value=PUBLISHED))
     end = draw(st.one_of(st.none(), st.dates(min_value=start, max_value=PUBLISHED + PUBLICATION_SLACK)))
     return event(
-        event_type=EVENT_TYPE_OF[sub].value, sub_event_type=sub.value,
-        event_date=start.isoformat(), event_end_date=end.isoformat() if end else None,
-        time_precision=draw(st.integers(1, 3)), geo_precision=draw(st.integers(1, 3)),
-        fatalities=draw(st.integers(0, 100_000)), civilian_targeting=draw(st.booleans()),
+        event_type=EVENT_TYPE_OF[sub].value,
+        sub_event_type=sub.value,
+        event_date=start.isoformat(),
+        event_end_date=end.isoformat() if end else None,
+        time_precision=draw(st.integers(1, 3)),
+        geo_precision=draw(st.integers(1, 3)),
+        fatalities=draw(st.integers(0, 100_000)),
+        civilian_targeting=draw(st.booleans()),
         actor2=draw(st.one_of(st.none(), st.just({"name": "Civilians", "actor_type": "civilians"}))),
-        evidence=draw(st.lists(st.sampled_from(["Clashes east of Khan Sheikhun", "31 rebels on Tuesday",
-                                                  '"serious concern"', "the Syrian Observatory for Human Rights said."]),
-                               min_size=1, max_size=3)),
+        evidence=draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "Clashes east of Khan Sheikhun",
+                        "31 rebels on Tuesday",
+                        '"serious concern"',
+                        "the Syrian Observatory for Human Rights said.",
+                    ]
+                ),
+                min_size=1,
+                max_size=3,
+            )
+        ),
     )
 
 

@@ -27,10 +27,10 @@ import duckdb
 import pytest
 
 from pipeline.backends import get_backend
+from pipeline.errors import DatabaseLocked
 from pipeline.export import export_events
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
-from pipeline.errors import DatabaseLocked
 from pipeline.store.database import Store
 
 BIN = Path(sys.executable).parent
@@ -98,12 +98,25 @@ def _run_cli(*args: object, timeout: float = 300) -> subprocess.CompletedProcess
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=_env())
 
 
-def _start_and_stop(seeds_dir: Path, db_path: Path, tmp_path: Path, where: str, sig: int) -> subprocess.CompletedProcess:
+def _start_and_stop(
+    seeds_dir: Path, db_path: Path, tmp_path: Path, where: str, sig: int
+) -> subprocess.CompletedProcess:
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     marker = tmp_path / "marker"
     proc = subprocess.Popen(
-        [sys.executable, str(driver), str(seeds_dir), "--db", str(db_path), "--model", "fake", "--prompt", "naive", "-q"],
+        [
+            sys.executable,
+            str(driver),
+            str(seeds_dir),
+            "--db",
+            str(db_path),
+            "--model",
+            "fake",
+            "--prompt",
+            "naive",
+            "-q",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -153,14 +166,16 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_completes(seeds_dir, db_path, t
 
     # The file opens (read-only even: the WAL replays) and holds exactly the finished articles.
     assert db_path.exists()
-    (run_id, status), = _query(db_path, "SELECT run_id, status FROM runs")
+    ((run_id, status),) = _query(db_path, "SELECT run_id, status FROM runs")
     assert status == "running"  # nobody could mark it: the process died
     done = _query(db_path, "SELECT file_name, status FROM run_articles ORDER BY file_name")
     assert [s for _, s in done] == ["ok"] * (HANG_AT - 1)
     finished = {f for f, _ in done}
     # Nothing of the article that was in flight: its events and calls were in an uncommitted transaction.
     assert _query(db_path, "SELECT count(*) FROM llm_calls")[0][0] == HANG_AT - 1
-    in_events = {r[0] for r in _query(db_path, "SELECT DISTINCT a.file_name FROM events JOIN articles a USING (article_id)")}
+    in_events = {
+        r[0] for r in _query(db_path, "SELECT DISTINCT a.file_name FROM events JOIN articles a USING (article_id)")
+    }
     assert in_events <= finished
     events_before = _query(db_path, "SELECT event_id FROM events ORDER BY event_id")
 
@@ -177,9 +192,13 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_completes(seeds_dir, db_path, t
     # No duplicates: as many events as one clean run, one extraction per article.
     assert _query(db_path, "SELECT count(*) FROM events")[0][0] == reference_events
     assert _query(db_path, "SELECT count(*) FROM latest_events")[0][0] == reference_events
-    assert _query(
-        db_path, "SELECT count(*) FROM (SELECT article_id, event_index FROM latest_events GROUP BY ALL HAVING count(*) > 1)"
-    )[0][0] == 0
+    assert (
+        _query(
+            db_path,
+            "SELECT count(*) FROM (SELECT article_id, event_index FROM latest_events GROUP BY ALL HAVING count(*) > 1)",
+        )[0][0]
+        == 0
+    )
     per_article = _query(db_path, "SELECT article_id, count(*) FROM run_articles WHERE status = 'ok' GROUP BY ALL")
     assert len(per_article) == 5 and all(n == 1 for _, n in per_article)
     # And the events export in full.

@@ -21,18 +21,17 @@ import pytest
 from click.testing import CliRunner
 from tenacity import RetryCallState
 
-from tests.support.fake_openai_server import FakeOpenAIServer, write_corpus  # noqa: E402
-
 from pipeline import costs  # noqa: E402
-from tests.support.fake_backend import FakeModel
-from pipeline.backends.base import completion_from_text
 from pipeline.backends import get_backend
+from pipeline.backends.base import completion_from_text
+from pipeline.backends.server import make_server
+from pipeline.cli.serve import serve_model_command
 from pipeline.extraction.caller import MAX_RETRY_AFTER_S, _is_transient, _WaitHonouringRetryAfter
 from pipeline.prompts import load_prompt  # noqa: E402
 from pipeline.runner import run_pipeline  # noqa: E402
-from pipeline.backends.server import make_server
-from pipeline.cli.serve import serve_model_command
 from pipeline.store.database import Store
+from tests.support.fake_backend import FakeModel
+from tests.support.fake_openai_server import FakeOpenAIServer, write_corpus  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "sk-test-0123456789abcdefSECRETKEY"
@@ -103,15 +102,31 @@ def event_keys(db_path, run_id=None):
 
 def test_cli_run_on_seeds_extracts_all_five_and_records_the_mode(seeds_dir, db_path, server):
     result = subprocess.run(
-        [str(BIN / "run-pipeline"), str(seeds_dir), "--db", str(db_path), "--model", MODEL,
-         "--base-url", server.url, "--prompt", "naive", "-q", "--jobs", "3"],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(BIN / "run-pipeline"),
+            str(seeds_dir),
+            "--db",
+            str(db_path),
+            "--model",
+            MODEL,
+            "--base-url",
+            server.url,
+            "--prompt",
+            "naive",
+            "-q",
+            "--jobs",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "5 extracted" in result.stdout
     assert "$0.0000" in result.stdout  # a model on this machine, not in the price table: free
-    (mode, backend, model, n_ok, params), = query(
-        db_path, "SELECT instructor_mode, backend, model, n_ok, parameters::VARCHAR FROM runs")
+    ((mode, backend, model, n_ok, params),) = query(
+        db_path, "SELECT instructor_mode, backend, model, n_ok, parameters::VARCHAR FROM runs"
+    )
     assert (mode, backend, model, n_ok) == ("tool_call", "openai", "fake-model", 5)
     assert json.loads(params)["mode"] == "tools" and json.loads(params)["jobs"] == 3
     assert query(db_path, "SELECT count(*) FROM events")[0][0] == 15
@@ -236,8 +251,10 @@ def test_article_with_template_syntax_reaches_the_model_verbatim(tmp_path, serve
     # instructor renders messages as Jinja templates when a validation context is passed
     folder = tmp_path / "in"
     folder.mkdir()
-    text = ("Clashes near the town killed 12 fighters on Tuesday, a monitor said. "
-            "A banner read {{ name }} and {% if x %} in the square.")
+    text = (
+        "Clashes near the town killed 12 fighters on Tuesday, a monitor said. "
+        "A banner read {{ name }} and {% if x %} in the square."
+    )
     (folder / "a.txt").write_text(text)
     (folder / "published.json").write_text(json.dumps({"a.txt": "2019-08-27"}))
     summary = run(tmp_path / "x.duckdb", folder, server, prompt)
@@ -308,7 +325,7 @@ def test_interrupted_concurrent_run_keeps_finished_articles_and_rerun_completes(
 
     with pytest.raises(KeyboardInterrupt):
         run(db, corpus, server, prompt, jobs=4, on_progress=stop_after_first)
-    (status, n_ok), = query(db, "SELECT status, n_ok FROM runs")
+    ((status, n_ok),) = query(db, "SELECT status, n_ok FROM runs")
     assert status == "interrupted" and n_ok >= 1
     saved = query(db, "SELECT count(*) FROM run_articles WHERE status = 'ok'")[0][0]
     assert saved >= 1
@@ -337,7 +354,7 @@ def test_rerun_makes_zero_model_calls(seeds_dir, db_path, server, prompt):
     outcomes = query(db_path, "SELECT outcome, count(*) FROM llm_calls WHERE run_id = ? GROUP BY ALL", [forced.run_id])
     assert outcomes == [("cached", 6)]  # zero rows with outcome != 'cached'
     assert event_keys(db_path, forced.run_id) == event_keys(db_path, first.run_id)
-    (cost, pt), = query(db_path, "SELECT cost_usd, prompt_tokens FROM runs WHERE run_id = ?", [forced.run_id])
+    ((cost, pt),) = query(db_path, "SELECT cost_usd, prompt_tokens FROM runs WHERE run_id = ?", [forced.run_id])
     assert pt == 0 and cost == 0.0
 
 
@@ -374,7 +391,7 @@ def test_cost_is_computed_from_the_price_table(tmp_path, seeds_dir, db_path, ser
     pt, ct = query(db_path, "SELECT sum(prompt_tokens), sum(completion_tokens) FROM llm_calls")[0]
     assert pt > 0 and ct > 0
     expected = (pt * 1.5 + ct * 6.0) / 1e6
-    (cost, run_pt, run_ct), = query(db_path, "SELECT cost_usd, prompt_tokens, completion_tokens FROM runs")
+    ((cost, run_pt, run_ct),) = query(db_path, "SELECT cost_usd, prompt_tokens, completion_tokens FROM runs")
     assert (run_pt, run_ct) == (pt, ct)
     assert cost == pytest.approx(expected) and summary.cost_usd == pytest.approx(expected)
 
@@ -414,14 +431,20 @@ def test_api_key_never_reaches_the_database(seeds_dir, db_path, server, prompt):
     run(db_path, seeds_dir, server, prompt, force=True)
     con = duckdb.connect(str(db_path))
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
         assert {"runs", "llm_calls", "llm_cache", "run_articles"} <= set(tables)
         for table in tables:
             for row in con.execute(f'SELECT * FROM "{table}"').fetchall():
                 text = json.dumps(row, default=str)
                 assert SECRET not in text and SECRET[3:] not in text, table
-        errors = [r[0] for r in con.execute("SELECT error FROM llm_calls WHERE error LIKE '%Incorrect API key%'").fetchall()]
+        errors = [
+            r[0] for r in con.execute("SELECT error FROM llm_calls WHERE error LIKE '%Incorrect API key%'").fetchall()
+        ]
         assert errors and all("sk-***" in e for e in errors)
     finally:
         con.close()
@@ -476,7 +499,9 @@ def test_serve_model_answers_openai_requests(stub_server):
     assert len(json.loads(completion.choices[0].message.content)["events"]) == 1
     assert fake.requests[-1]["max_tokens"] == 100 and "model" not in fake.requests[-1]
     stream = client.chat.completions.create(
-        model="stub-model", messages=[{"role": "user", "content": text}], stream=True,
+        model="stub-model",
+        messages=[{"role": "user", "content": text}],
+        stream=True,
         response_format={"type": "json_schema", "json_schema": {"name": "ArticleEvents", "schema": schema}},
     )
     assert json.loads("".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices))["events"]

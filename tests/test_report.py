@@ -8,38 +8,64 @@ import re
 
 import pytest
 
-from pipeline.evaluation.scoring import score_run
 from pipeline.evaluation.report import render_html, render_markdown
+from pipeline.evaluation.scoring import score_run
 
-TEXT_A = ("Clashes east of the town of Khan Sheikhun killed 60 fighters on Tuesday. "
-          "Elsewhere, 10 civilians were killed in regime air strikes.")
+TEXT_A = (
+    "Clashes east of the town of Khan Sheikhun killed 60 fighters on Tuesday. "
+    "Elsewhere, 10 civilians were killed in regime air strikes."
+)
 TEXT_B = "Protesters gathered in Damascus on Friday. Police fired <b>tear gas</b>."
 
 
 def _ev(**kw):
     base = {
-        "event_date": "2019-08-27", "event_end_date": None, "time_precision": 1,
-        "event_type": "Battles", "sub_event_type": "Armed clash",
-        "actor1": {"name": "Hurras al-Din", "actor_type": "rebel_group"}, "assoc_actors_1": [],
-        "actor2": {"name": "Military Forces of Syria", "actor_type": "state_forces"}, "assoc_actors_2": [],
-        "country": "Syria", "admin1": "Idlib", "location": "Khan Sheikhun", "geo_precision": 2,
-        "latitude": None, "longitude": None, "fatalities": 60, "civilian_targeting": False,
-        "source": "SOHR", "notes": "",
+        "event_date": "2019-08-27",
+        "event_end_date": None,
+        "time_precision": 1,
+        "event_type": "Battles",
+        "sub_event_type": "Armed clash",
+        "actor1": {"name": "Hurras al-Din", "actor_type": "rebel_group"},
+        "assoc_actors_1": [],
+        "actor2": {"name": "Military Forces of Syria", "actor_type": "state_forces"},
+        "assoc_actors_2": [],
+        "country": "Syria",
+        "admin1": "Idlib",
+        "location": "Khan Sheikhun",
+        "geo_precision": 2,
+        "latitude": None,
+        "longitude": None,
+        "fatalities": 60,
+        "civilian_targeting": False,
+        "source": "SOHR",
+        "notes": "",
         "evidence": ["Clashes east of the town of Khan Sheikhun killed 60 fighters on Tuesday"],
     }
     base.update(kw)
     return base
 
 
-STRIKE = _ev(event_type="Explosions/Remote violence", sub_event_type="Air/drone strike",
-             actor1={"name": "Military Forces of Syria", "actor_type": "state_forces"},
-             actor2={"name": "Civilians", "actor_type": "civilians"}, location=None, fatalities=10,
-             civilian_targeting=True, evidence=["10 civilians were killed in regime air strikes"])
-PROTEST = _ev(event_date="2019-08-23", event_type="Protests", sub_event_type="Protest with intervention",
-              actor1={"name": "Protesters", "actor_type": "protesters"},
-              actor2={"name": {"any_of": ["Police Forces of Syria", "Security forces"]}, "actor_type": "state_forces"},
-              admin1="Damascus", location="Damascus", fatalities=0,
-              evidence=["Protesters gathered in Damascus on Friday"])
+STRIKE = _ev(
+    event_type="Explosions/Remote violence",
+    sub_event_type="Air/drone strike",
+    actor1={"name": "Military Forces of Syria", "actor_type": "state_forces"},
+    actor2={"name": "Civilians", "actor_type": "civilians"},
+    location=None,
+    fatalities=10,
+    civilian_targeting=True,
+    evidence=["10 civilians were killed in regime air strikes"],
+)
+PROTEST = _ev(
+    event_date="2019-08-23",
+    event_type="Protests",
+    sub_event_type="Protest with intervention",
+    actor1={"name": "Protesters", "actor_type": "protesters"},
+    actor2={"name": {"any_of": ["Police Forces of Syria", "Security forces"]}, "actor_type": "state_forces"},
+    admin1="Damascus",
+    location="Damascus",
+    fatalities=0,
+    evidence=["Protesters gathered in Damascus on Friday"],
+)
 
 
 def _gold(name, *events):
@@ -66,27 +92,70 @@ def _pred(e, **kw):
 def _columns():
     # run 1: good on article a, bad on article b (wrong fatalities + a spurious event with an
     # invented quote containing markup)
-    run1 = score_run(GOLD, {
-        "a.txt": [_pred(_ev()), _pred(STRIKE)],
-        "b.txt": [_pred(PROTEST, fatalities=3),
-                  _pred(STRIKE, event_date="2019-01-01", admin1="Hama",
-                        evidence=['<script>alert("x")</script> not in the text'])],
-    }, TEXTS)
+    run1 = score_run(
+        GOLD,
+        {
+            "a.txt": [_pred(_ev()), _pred(STRIKE)],
+            "b.txt": [
+                _pred(PROTEST, fatalities=3),
+                _pred(
+                    STRIKE,
+                    event_date="2019-01-01",
+                    admin1="Hama",
+                    evidence=['<script>alert("x")</script> not in the text'],
+                ),
+            ],
+        },
+        TEXTS,
+    )
     # run 2: misses the strike in article a, gets article b right
-    run2 = score_run(GOLD, {
-        "a.txt": [_pred(_ev(), location="Khan Shaykhun")],
-        "b.txt": [_pred(PROTEST)],
-    }, TEXTS)
-    stats1 = {"first_try_valid_rate": 0.5, "retries": 2, "seconds_per_article": 12.3456,
-              "prompt_tokens": 12345, "completion_tokens": 2345, "n_articles": 2, "cost_usd": None}
-    stats2 = {"first_try_valid_rate": 1.0, "retries": 0, "seconds_per_article": 3.2,
-              "prompt_tokens": None, "completion_tokens": 2000, "n_articles": 2, "cost_usd": 0.0123}
+    run2 = score_run(
+        GOLD,
+        {
+            "a.txt": [_pred(_ev(), location="Khan Shaykhun")],
+            "b.txt": [_pred(PROTEST)],
+        },
+        TEXTS,
+    )
+    stats1 = {
+        "first_try_valid_rate": 0.5,
+        "retries": 2,
+        "seconds_per_article": 12.3456,
+        "prompt_tokens": 12345,
+        "completion_tokens": 2345,
+        "n_articles": 2,
+        "cost_usd": None,
+    }
+    stats2 = {
+        "first_try_valid_rate": 1.0,
+        "retries": 0,
+        "seconds_per_article": 3.2,
+        "prompt_tokens": None,
+        "completion_tokens": 2000,
+        "n_articles": 2,
+        "cost_usd": 0.0123,
+    }
     cols = [
-        {"label": "baseline", "run_id": "r1", "model": "qwen2.5-3b", "backend": "llama.cpp",
-         "prompt_name": "extract", "prompt_hash": "abcdef0123456789", "score": run1.to_dict(), "stats": stats1},
-        {"label": "fewshot", "run_id": "r2", "model": "qwen2.5-3b", "backend": "llama.cpp",
-         "prompt_name": "extract_fewshot", "prompt_hash": "0123456789abcdef", "score": run2.to_dict(),
-         "stats": stats2},
+        {
+            "label": "baseline",
+            "run_id": "r1",
+            "model": "qwen2.5-3b",
+            "backend": "llama.cpp",
+            "prompt_name": "extract",
+            "prompt_hash": "abcdef0123456789",
+            "score": run1.to_dict(),
+            "stats": stats1,
+        },
+        {
+            "label": "fewshot",
+            "run_id": "r2",
+            "model": "qwen2.5-3b",
+            "backend": "llama.cpp",
+            "prompt_name": "extract_fewshot",
+            "prompt_hash": "0123456789abcdef",
+            "score": run2.to_dict(),
+            "stats": stats2,
+        },
     ]
     # the columns arrive as plain JSON data
     return json.loads(json.dumps(cols)), run1, run2
@@ -125,9 +194,9 @@ def test_html_is_self_contained_and_escaped():
 def test_regressions_and_improvements_are_listed():
     cols, run1, run2 = _columns()
     html = render_html(cols)
-    changes = html[html.index('id="changes"'):html.index('id="articles"')]
-    reg = changes[changes.index("Regressions"):changes.index("Improvements")]
-    imp = changes[changes.index("Improvements"):]
+    changes = html[html.index('id="changes"') : html.index('id="articles"')]
+    reg = changes[changes.index("Regressions") : changes.index("Improvements")]
+    imp = changes[changes.index("Improvements") :]
     assert "a.txt" in reg and "b.txt" not in reg  # strike missed in run 2
     assert "b.txt" in imp  # fatalities fixed, spurious gone
     assert "newly missed gold #1" in reg

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from schemas import ArticleEvents, ConflictEvent, SUB_EVENT_TYPES
+from schemas import SUB_EVENT_TYPES, ArticleEvents, ConflictEvent
 from schemas.grounding import find_span
 from tests.conftest import ROOT
 

@@ -26,12 +26,12 @@ import pytest
 from pipeline.backends import get_backend
 from pipeline.backends.redact import redact
 from pipeline.evaluation.gold import load_gold
-from pipeline.evaluation.scoring import score_run
-from tests.support.fake_rules import answer
-from pipeline.prompts import load_prompt
 from pipeline.evaluation.report import render_html, render_markdown
+from pipeline.evaluation.scoring import score_run
+from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
 from pipeline.store.database import Store
+from tests.support.fake_rules import answer
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +55,31 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         FakeOpenAI.seen_keys.append(key)
         user = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
         if REJECTED_ARTICLE in user:
-            status, payload = 401, {"error": {
-                "message": f"Incorrect API key provided: {key}. You can find your API key in your account settings.",
-                "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
+            status, payload = (
+                401,
+                {
+                    "error": {
+                        "message": f"Incorrect API key provided: {key}. You can find your API key in your account settings.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         else:
-            status, payload = 200, {
-                "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": answer(body)}}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-            }
+            status, payload = (
+                200,
+                {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer(body)}}
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                },
+            )
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -109,20 +124,42 @@ def leaks(key: str, files: list[Path], texts: dict[str, str], db_path: Path | No
     return found
 
 
-def run_everything(key_env: str, key: str, server: str, out: Path) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+def run_everything(
+    key_env: str, key: str, server: str, out: Path
+) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     """The run, every export and a report, all written below `out`."""
     db = out / "events.duckdb"
     env = {**os.environ, key_env: key}
     run = subprocess.run(
-        [str(BIN / "run-pipeline"), str(ROOT / "seeds"), "--db", str(db), "--model", "openai/test-model",
-         "--base-url", server, "--api-key-env", key_env, "--mode", "json_schema", "--prompt", "naive"],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            str(BIN / "run-pipeline"),
+            str(ROOT / "seeds"),
+            "--db",
+            str(db),
+            "--model",
+            "openai/test-model",
+            "--base-url",
+            server,
+            "--api-key-env",
+            key_env,
+            "--mode",
+            "json_schema",
+            "--prompt",
+            "naive",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     texts = {"run stdout": run.stdout, "run stderr": run.stderr}
     for fmt, name in (("jsonl", "e.jsonl"), ("csv", "e.csv"), ("parquet", "e.parquet"), ("acled-csv", "acled.csv")):
         exported = subprocess.run(
             [str(BIN / "export-events"), "--db", str(db), "--format", fmt, "-o", str(out / name)],
-            capture_output=True, text=True, timeout=300, env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
         )
         assert exported.returncode == 0, exported.stderr
         texts[f"export {fmt} stderr"] = exported.stderr
@@ -130,19 +167,26 @@ def run_everything(key_env: str, key: str, server: str, out: Path) -> tuple[subp
     with Store(db, read_only=True) as store:
         records = store.events_as_records()
         (run_id, model, backend, prompt_name, prompt_hash) = store.con.execute(
-            "SELECT run_id, model, backend, prompt_name, prompt_hash FROM runs").fetchone()
+            "SELECT run_id, model, backend, prompt_name, prompt_hash FROM runs"
+        ).fetchone()
     preds: dict[str, list] = {}
     for record in records:
         preds.setdefault(record["article"], []).append(record)
     gold = {name: g for name, g in load_gold(ROOT / "evals" / "gold").items() if (ROOT / "seeds" / name).exists()}
     score = score_run(gold, preds, {name: (ROOT / "seeds" / name).read_text() for name in gold})
-    column = {"label": "run", "run_id": run_id, "model": model, "backend": backend, "prompt_name": prompt_name,
-              "prompt_hash": prompt_hash, "score": score.to_dict(), "stats": {}}
+    column = {
+        "label": "run",
+        "run_id": run_id,
+        "model": model,
+        "backend": backend,
+        "prompt_name": prompt_name,
+        "prompt_hash": prompt_hash,
+        "score": score.to_dict(),
+        "stats": {},
+    }
     (out / "report.html").write_text(render_html([column]))
     (out / "report.md").write_text(render_markdown([column]))
     return run, texts
-
-
 
 
 @pytest.fixture(
@@ -160,7 +204,6 @@ def finished_run(request, server, tmp_path_factory):
     run, texts = run_everything(key_env, key, server, out)
     assert key in FakeOpenAI.seen_keys  # the key was really sent
     return key, out, run, texts
-
 
 
 def test_run_used_the_key_and_recorded_the_401(finished_run):

@@ -11,23 +11,31 @@ import pytest
 
 from pipeline.backends import get_backend
 from pipeline.extraction.article import extract_article
+from pipeline.extraction.normalise import clean_place, geo_precision_for, normalise_actor
+from pipeline.extraction.staged import MAX_SWEEP, sweep_candidates
+from pipeline.extraction.text import (
+    date_cue,
+    fatalities_from,
+    locate,
+    looks_like_total,
+    numbers_in,
+    reference_day,
+    split_sentences,
+)
 from pipeline.ingest import Article
 from pipeline.prompts import load_prompt
-from pipeline.extraction.staged import MAX_SWEEP, sweep_candidates
-from pipeline.extraction.text import date_cue, fatalities_from, locate, looks_like_total, numbers_in, reference_day, split_sentences
-from pipeline.extraction.normalise import geo_precision_for, clean_place, normalise_actor
 
 TUESDAY = date(2019, 8, 27)
 
 
 def test_sentences_keep_exact_offsets():
-    text = "Headline here\n\nClashes killed 5 people. Mr. Smith said on Monday it was bad. \"We fled,\" she said."
+    text = 'Headline here\n\nClashes killed 5 people. Mr. Smith said on Monday it was bad. "We fled," she said.'
     sentences = split_sentences(text)
     assert [s.text for s in sentences] == [
         "Headline here",
         "Clashes killed 5 people.",
         "Mr. Smith said on Monday it was bad.",
-        "\"We fled,\" she said.",
+        '"We fled," she said.',
     ]
     for s in sentences:
         assert text[s.start : s.end] == s.text
@@ -178,7 +186,10 @@ def test_places_settle_into_their_slots(country, admin1, location, expected):
 
 def test_a_named_group_inside_a_description_is_found():
     text = "Somali-based al-Qaeda affiliated group al-Shabaab claimed it. This is what HTS said."
-    assert normalise_actor("Somali-based al-Qaeda affiliated group al-Shabaab", "rebel_group", "Somalia", text).name == "Al-Shabaab"
+    assert (
+        normalise_actor("Somali-based al-Qaeda affiliated group al-Shabaab", "rebel_group", "Somalia", text).name
+        == "Al-Shabaab"
+    )
     # lower-case prose never matches an acronym alias
     assert normalise_actor("this is what", "rebel_group", "Syria", text).name == "this is what"
 
@@ -233,9 +244,9 @@ def test_elsewhere_starts_a_new_incident_and_differing_tolls_stay_apart():
 
 
 def test_since_a_deal_took_effect_is_a_total():
-    assert looks_like_total(split_sentences(
-        "More than 160 civilians have been killed since the deal went into effect."
-    )[0])
+    assert looks_like_total(
+        split_sentences("More than 160 civilians have been killed since the deal went into effect.")[0]
+    )
 
 
 def test_a_truncated_incident_list_keeps_its_complete_incidents():
@@ -243,9 +254,15 @@ def test_a_truncated_incident_list_keeps_its_complete_incidents():
 
     from pipeline.backends.base import Backend, completion_from_text
 
-    slots = {"event": "explosion_air_or_drone_strike", "actor1": "regime forces",
-             "actor2": "Civilians", "country": "Syria", "admin1": None,
-             "location": None, "killed": [10]}
+    slots = {
+        "event": "explosion_air_or_drone_strike",
+        "actor1": "regime forces",
+        "actor2": "Civilians",
+        "country": "Syria",
+        "admin1": None,
+        "location": None,
+        "killed": [10],
+    }
     whole = {"quote": "Elsewhere, 10 civilians were killed", **slots}
     repeated = '{"incidents": [' + ", ".join([json.dumps(whole)] * 3) + ', {"quote": "Elsewhere, 10 civ'
 
@@ -269,34 +286,84 @@ def test_complete_incidents_of_garbage_is_empty():
     assert complete_incidents('{"incidents": [{"quote": "unfinished') == []
 
 
-@pytest.mark.parametrize("code, sentence, killed, expected", [
-    # Remote violence words settle the sub-event type.
-    ("explosion_air_or_drone_strike", "A roadside bomb killed five soldiers near Balad.", 5,
-     "explosion_remote_explosive_landmine_ied"),
-    ("explosion_air_or_drone_strike", "A suicide bomber blew himself up at a checkpoint in Khyber.", 3,
-     "explosion_suicide_bomb"),
-    ("violence_against_civilians_attack", "Russian shelling killed two civilians in Zaporizhzhia.", 2,
-     "explosion_shelling_artillery_missile"),
-    ("explosion_shelling_artillery_missile", "Air strikes and shelling hit Kafranbel.", 0,
-     "explosion_shelling_artillery_missile"),  # the model's choice stands when the sentence names it
-    ("explosion_air_or_drone_strike", "Regime air strikes killed ten civilians.", 10, "explosion_air_or_drone_strike"),
-    # Violence against civilians by what was done.
-    ("protest_peaceful", "Soldiers raped 121 women in the village of Nakiele.", 0,
-     "violence_against_civilians_sexual_violence"),
-    ("protest_peaceful", "Hundreds of women protested against rape in Bukavu.", 0, "protest_peaceful"),
-    ("violence_against_civilians_attack", "Boko Haram gunmen abducted 16 women in Madagali.", 0,
-     "violence_against_civilians_abduction"),
-    ("violence_against_civilians_attack", "Gunmen kidnapped and killed two traders.", 2, "violence_against_civilians_attack"),
-    ("violence_against_civilians_attack", "An angry mob lynched a man accused of theft.", 1, "riot_mob_violence"),
-    # Protesters met by force are a protest, not an attack on civilians.
-    ("violence_against_civilians_attack", "Security forces opened fire on protesters in Sanamein, killing 20.", 20,
-     "protest_excessive_force_against_protesters"),
-    ("violence_against_civilians_attack", "Police fired tear gas to disperse demonstrators in Nairobi.", 0,
-     "protest_with_intervention"),
-    # No telling words: the model's code stands.
-    ("battle_armed_clash", "Rebels and regime forces clashed east of Khan Sheikhun.", 60, "battle_armed_clash"),
-    ("violence_against_civilians_attack", "Gunmen shot dead seven farmers in Dogo.", 7, "violence_against_civilians_attack"),
-])
+@pytest.mark.parametrize(
+    "code, sentence, killed, expected",
+    [
+        # Remote violence words settle the sub-event type.
+        (
+            "explosion_air_or_drone_strike",
+            "A roadside bomb killed five soldiers near Balad.",
+            5,
+            "explosion_remote_explosive_landmine_ied",
+        ),
+        (
+            "explosion_air_or_drone_strike",
+            "A suicide bomber blew himself up at a checkpoint in Khyber.",
+            3,
+            "explosion_suicide_bomb",
+        ),
+        (
+            "violence_against_civilians_attack",
+            "Russian shelling killed two civilians in Zaporizhzhia.",
+            2,
+            "explosion_shelling_artillery_missile",
+        ),
+        (
+            "explosion_shelling_artillery_missile",
+            "Air strikes and shelling hit Kafranbel.",
+            0,
+            "explosion_shelling_artillery_missile",
+        ),  # the model's choice stands when the sentence names it
+        (
+            "explosion_air_or_drone_strike",
+            "Regime air strikes killed ten civilians.",
+            10,
+            "explosion_air_or_drone_strike",
+        ),
+        # Violence against civilians by what was done.
+        (
+            "protest_peaceful",
+            "Soldiers raped 121 women in the village of Nakiele.",
+            0,
+            "violence_against_civilians_sexual_violence",
+        ),
+        ("protest_peaceful", "Hundreds of women protested against rape in Bukavu.", 0, "protest_peaceful"),
+        (
+            "violence_against_civilians_attack",
+            "Boko Haram gunmen abducted 16 women in Madagali.",
+            0,
+            "violence_against_civilians_abduction",
+        ),
+        (
+            "violence_against_civilians_attack",
+            "Gunmen kidnapped and killed two traders.",
+            2,
+            "violence_against_civilians_attack",
+        ),
+        ("violence_against_civilians_attack", "An angry mob lynched a man accused of theft.", 1, "riot_mob_violence"),
+        # Protesters met by force are a protest, not an attack on civilians.
+        (
+            "violence_against_civilians_attack",
+            "Security forces opened fire on protesters in Sanamein, killing 20.",
+            20,
+            "protest_excessive_force_against_protesters",
+        ),
+        (
+            "violence_against_civilians_attack",
+            "Police fired tear gas to disperse demonstrators in Nairobi.",
+            0,
+            "protest_with_intervention",
+        ),
+        # No telling words: the model's code stands.
+        ("battle_armed_clash", "Rebels and regime forces clashed east of Khan Sheikhun.", 60, "battle_armed_clash"),
+        (
+            "violence_against_civilians_attack",
+            "Gunmen shot dead seven farmers in Dogo.",
+            7,
+            "violence_against_civilians_attack",
+        ),
+    ],
+)
 def test_reconcile_event_reads_what_the_sentence_says_happened(code, sentence, killed, expected):
     from pipeline.extraction.normalise import reconcile_event
 
@@ -325,16 +392,28 @@ def test_a_lede_that_dates_only_the_reporting_takes_the_day_from_the_body():
     from pipeline.extraction.text import split_sentences
     from schemas import Actor, ActorType
 
-    text = ("An airstrike by the Myanmar military killed ten civilians in a village, locals said on Wednesday.\n\n"
-            "The country has been in conflict since the 2021 coup.\n\n"
-            "A military aircraft, on Tuesday afternoon, dropped three bombs on Nyaung Kone village.\n\n"
-            "Elsewhere, on Monday, two soldiers were killed in Nyaung Kone.")
+    text = (
+        "An airstrike by the Myanmar military killed ten civilians in a village, locals said on Wednesday.\n\n"
+        "The country has been in conflict since the 2021 coup.\n\n"
+        "A military aircraft, on Tuesday afternoon, dropped three bombs on Nyaung Kone village.\n\n"
+        "Elsewhere, on Monday, two soldiers were killed in Nyaung Kone."
+    )
     sentences = split_sentences(text)
     ref = date(2023, 6, 28)  # a Wednesday
-    draft = Draft(event_type="Explosions/Remote violence", sub_event_type="Air/drone strike",
-                  actor1=Actor(name="Military Forces of Myanmar", actor_type=ActorType.STATE_FORCES),
-                  actor2=None, assoc1=[], country="Myanmar", admin1="Sagaing", location="Nyaung Kone",
-                  fatalities=10, per_side=False, cue=None, sentences=[sentences[0]])
+    draft = Draft(
+        event_type="Explosions/Remote violence",
+        sub_event_type="Air/drone strike",
+        actor1=Actor(name="Military Forces of Myanmar", actor_type=ActorType.STATE_FORCES),
+        actor2=None,
+        assoc1=[],
+        country="Myanmar",
+        admin1="Sagaing",
+        location="Nyaung Kone",
+        fatalities=10,
+        per_side=False,
+        cue=None,
+        sentences=[sentences[0]],
+    )
     assert following_cue(draft, sentences, ref).start == date(2023, 6, 27)
     # Only sentences about the same incident count, and "Elsewhere" ends the search.
     draft.location = "Kurmi"
@@ -358,50 +437,65 @@ def test_a_place_given_as_region_finds_its_region():
 
 def test_clashes_are_battles_and_armed_victims_make_a_clash():
     from pipeline.extraction.answers import IncidentSlots
-    from pipeline.extraction.text import Sentence
-    from pipeline.extraction.staged import draft_from
     from pipeline.extraction.normalise import reconcile_event
+    from pipeline.extraction.staged import draft_from
+    from pipeline.extraction.text import Sentence
 
     sentence = "Violent clashes east of Khan Sheikhun broke out at dawn after jihadists attacked regime positions."
     assert reconcile_event("explosion_air_or_drone_strike", sentence, 0) == "battle_armed_clash"
     # Air strikes during clashes stay air strikes.
-    assert reconcile_event("explosion_air_or_drone_strike", "Air strikes backed the clashes.", 0) == \
-        "explosion_air_or_drone_strike"
+    assert (
+        reconcile_event("explosion_air_or_drone_strike", "Air strikes backed the clashes.", 0)
+        == "explosion_air_or_drone_strike"
+    )
 
     text = "Eight rebels were killed trying to sneak into regime positions near Abu Duhur."
     article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2019, 8, 27))
-    slots = IncidentSlots(quote=text[:30], event="violence_against_civilians_attack", actor1="regime forces",
-                          actor2="rebels", country="Syria", admin1="Idlib", location="Abu Duhur", killed=[8])
+    slots = IncidentSlots(
+        quote=text[:30],
+        event="violence_against_civilians_attack",
+        actor1="regime forces",
+        actor2="rebels",
+        country="Syria",
+        admin1="Idlib",
+        location="Abu Duhur",
+        killed=[8],
+    )
     draft = draft_from(slots, [Sentence(1, 0, len(text), text)], article, date(2019, 8, 27))
     assert (draft.event_type, draft.sub_event_type) == ("Battles", "Armed clash")
 
 
 def test_a_country_named_as_actor_is_its_forces_and_breakdowns_are_not_swept():
-    from pipeline.extraction.text import looks_like_total, split_sentences
     from pipeline.extraction.normalise import normalise_actor
     from pipeline.extraction.staged import sweep_candidates
+    from pipeline.extraction.text import looks_like_total, split_sentences
 
     assert normalise_actor("Syria", None, "Syria", "").name == "Military Forces of Syria"
     russia = normalise_actor("the Russian government", None, "Syria", "")
     assert (russia.name, russia.actor_type.value) == ("Military Forces of Russia", "external_forces")
-    text = ("Headline.\n\nClashes killed 35 fighters on Sunday.\n\nAn air strike hit a market.\n\n"
-            "At least 19 jihadists and 16 pro-regime fighters have been killed, the report said.\n\n"
-            "At least 119 civilians were killed in the violence, the monitor said.\n\n"
-            "Gunmen killed four farmers in Dogo.")
+    text = (
+        "Headline.\n\nClashes killed 35 fighters on Sunday.\n\nAn air strike hit a market.\n\n"
+        "At least 19 jihadists and 16 pro-regime fighters have been killed, the report said.\n\n"
+        "At least 119 civilians were killed in the violence, the monitor said.\n\n"
+        "Gunmen killed four farmers in Dogo."
+    )
     sentences = split_sentences(text)
     assert looks_like_total(sentences[4])
     swept = sweep_candidates(sentences, cited={2}, known_tolls={35})
     assert [s.text for s in swept] == ["Gunmen killed four farmers in Dogo."]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("One witness says at least 20 people were killed when Syrian forces fired on protesters.", 20),
-    ("A Russian missile attack killed at least two people and wounded five others.", 2),
-    ("The blast killed five soldiers.", 5),
-    ("Ten people were killed and eight wounded, he said.", 10),
-    ("Five people were injured.", 0),
-    ("The strike killed 4 fighters and 6 civilians.", 0),  # two tolls: left to the model
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("One witness says at least 20 people were killed when Syrian forces fired on protesters.", 20),
+        ("A Russian missile attack killed at least two people and wounded five others.", 2),
+        ("The blast killed five soldiers.", 5),
+        ("Ten people were killed and eight wounded, he said.", 10),
+        ("Five people were injured.", 0),
+        ("The strike killed 4 fighters and 6 civilians.", 0),  # two tolls: left to the model
+    ],
+)
 def test_stated_toll(text, expected):
     from pipeline.extraction.text import stated_toll
 
@@ -417,19 +511,21 @@ def test_the_wounded_are_not_counted_as_dead():
 
 def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
     from pipeline.extraction.answers import IncidentSlots
-    from pipeline.extraction.text import Sentence
-    from pipeline.extraction.staged import draft_from
     from pipeline.extraction.normalise import reconcile_event
+    from pipeline.extraction.staged import draft_from
+    from pipeline.extraction.text import Sentence
 
     breakdown = "Fifty-one pro-government fighters had been killed over 48 hours, while 45 of their opponents died."
     assert reconcile_event("explosion_air_or_drone_strike", breakdown, 96) == "battle_armed_clash"
 
     def draft(text, **slots):
         article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2019, 8, 27))
-        base = dict(quote=text[:30], actor1="HTS", actor2="Civilians", country="Syria", admin1="Idlib",
-                    location=None, killed=[])
-        return draft_from(IncidentSlots(**{**base, **slots}), [Sentence(1, 0, len(text), text)], article,
-                          date(2019, 8, 27))
+        base = dict(
+            quote=text[:30], actor1="HTS", actor2="Civilians", country="Syria", admin1="Idlib", location=None, killed=[]
+        )
+        return draft_from(
+            IncidentSlots(**{**base, **slots}), [Sentence(1, 0, len(text), text)], article, date(2019, 8, 27)
+        )
 
     sneak = "Eight rebels were killed trying to sneak through frontlines towards regime positions."
     d = draft(sneak, event="violence_against_civilians_attack", killed=[8])

@@ -5,9 +5,9 @@ import textwrap
 import duckdb
 import pytest
 
-from pipeline.store.migrations import MIGRATIONS
 from pipeline.errors import DatabaseLocked
 from pipeline.store.database import Store
+from pipeline.store.migrations import MIGRATIONS
 from pipeline.store.rows import ArticleWrite, insert_rows
 
 
@@ -24,15 +24,35 @@ def test_migrations_apply_once_in_order(db_path):
 def test_arrow_insert_handles_lists_dates_and_nulls(db_path):
     with Store(db_path) as store:
         rows = [
-            {"event_id": "e1", "run_id": "r", "article_id": "a", "event_date": "2019-08-27",
-             "assoc_actors_1": ["Ansar al-Din"], "evidence": ["x"], "evidence_start": [1], "evidence_end": [2],
-             "actor2": None, "fatalities": 60},
-            {"event_id": "e2", "run_id": "r", "article_id": "a", "event_date": "2019-08-26",
-             "assoc_actors_1": [], "evidence": [], "evidence_start": [], "evidence_end": [],
-             "actor2": "Civilians", "fatalities": 0},
+            {
+                "event_id": "e1",
+                "run_id": "r",
+                "article_id": "a",
+                "event_date": "2019-08-27",
+                "assoc_actors_1": ["Ansar al-Din"],
+                "evidence": ["x"],
+                "evidence_start": [1],
+                "evidence_end": [2],
+                "actor2": None,
+                "fatalities": 60,
+            },
+            {
+                "event_id": "e2",
+                "run_id": "r",
+                "article_id": "a",
+                "event_date": "2019-08-26",
+                "assoc_actors_1": [],
+                "evidence": [],
+                "evidence_start": [],
+                "evidence_end": [],
+                "actor2": "Civilians",
+                "fatalities": 0,
+            },
         ]
         assert insert_rows(store.con, "events", rows) == 2
-        got = store.con.execute("SELECT event_id, assoc_actors_1, event_date::VARCHAR, fatalities FROM events ORDER BY 1").fetchall()
+        got = store.con.execute(
+            "SELECT event_id, assoc_actors_1, event_date::VARCHAR, fatalities FROM events ORDER BY 1"
+        ).fetchall()
         assert got == [("e1", ["Ansar al-Din"], "2019-08-27", 60), ("e2", [], "2019-08-26", 0)]
 
 
@@ -40,21 +60,34 @@ def test_article_result_is_atomic(db_path):
     with Store(db_path) as store:
         bad_event = {"event_id": "e1", "run_id": "r", "article_id": "a", "fatalities": "not a number"}
         with pytest.raises(Exception):
-            store.write_articles([ArticleWrite({"run_id": "r", "article_id": "a", "file_name": "f", "status": "ok"},
-                                               calls=[{"call_id": "c1", "run_id": "r"}], events=[bad_event])])
+            store.write_articles(
+                [
+                    ArticleWrite(
+                        {"run_id": "r", "article_id": "a", "file_name": "f", "status": "ok"},
+                        calls=[{"call_id": "c1", "run_id": "r"}],
+                        events=[bad_event],
+                    )
+                ]
+            )
         assert store.con.execute("SELECT count(*) FROM llm_calls").fetchone()[0] == 0
         assert store.con.execute("SELECT count(*) FROM run_articles").fetchone()[0] == 0
 
 
 def test_second_process_gets_a_lock_error(db_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import duckdb, sys, time
             con = duckdb.connect({str(db_path)!r})
             print("ready", flush=True)
             sys.stdin.readline()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"

@@ -1,22 +1,15 @@
-"""Split from pipeline.backends.
-"""
+"""Split from pipeline.backends."""
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
-import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
 import instructor
 from openai.types.chat import ChatCompletion
-from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
-
 
 
 @dataclass
@@ -33,8 +26,14 @@ class Backend:
         return f"{self.name}/{self.model}"
 
 
-def completion_from_text(text: str, model: str, prompt_tokens: int = 0, completion_tokens: int = 0,
-                         finish_reason: str = "stop", timings: dict[str, float] | None = None) -> ChatCompletion:
+def completion_from_text(
+    text: str,
+    model: str,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    finish_reason: str = "stop",
+    timings: dict[str, float] | None = None,
+) -> ChatCompletion:
     """Build an OpenAI ChatCompletion around raw model text."""
     completion = ChatCompletion.model_validate(
         {

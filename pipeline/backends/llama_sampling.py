@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ctypes
 from typing import Any
-import numpy as np
 
+import numpy as np
 
 SHORTLIST = 32
 
@@ -77,7 +77,7 @@ class ShortlistGrammarSampler:
             return
         full = np.ctypeslib.as_array(arr.data, shape=(n,))
         logits = full["logit"]
-        top = np.argpartition(logits, n - self.shortlist)[n - self.shortlist:]
+        top = np.argpartition(logits, n - self.shortlist)[n - self.shortlist :]
         small = self._small_np
         small[:] = full[top]
         small_arr = self._llama_cpp.llama_token_data_array(
@@ -104,8 +104,9 @@ class ShortlistGrammarSampler:
             self._grammar = None
 
 
-def greedy_grammar_chain(llama_cpp: Any, internals: Any, vocab: Any, grammar: Any,
-                         shortlist: int = SHORTLIST) -> tuple[Any, ShortlistGrammarSampler]:
+def greedy_grammar_chain(
+    llama_cpp: Any, internals: Any, vocab: Any, grammar: Any, shortlist: int = SHORTLIST
+) -> tuple[Any, ShortlistGrammarSampler]:
     """A sampler chain: shortlist grammar check, then greedy pick."""
     chain = internals.LlamaSampler()
     custom = ShortlistGrammarSampler(llama_cpp, vocab, grammar, shortlist)

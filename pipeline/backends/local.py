@@ -1,29 +1,25 @@
-"""Split from pipeline.backends.
-"""
+"""Split from pipeline.backends."""
 
 from __future__ import annotations
 
 import atexit
 import json
 import os
-import re
 import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
 import instructor
 from openai.types.chat import ChatCompletion
-from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
+
 from pipeline.backends.base import Backend, completion_from_text, schema_from_request
+from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
 from pipeline.errors import BackendError
-
-
 
 # ---------------------------------------------------------------------------
 # local: llama-cpp-python
 # ---------------------------------------------------------------------------
+
 
 class LocalLlama:
     """In-process llama.cpp model with grammar-constrained JSON output.
@@ -38,8 +34,7 @@ class LocalLlama:
             import llama_cpp
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise BackendError(
-                "the embedded model needs llama-cpp-python: run `make setup`, or "
-                "pip install 'llama-cpp-python==0.3.36'"
+                "the embedded model needs llama-cpp-python: run `make setup`, or pip install 'llama-cpp-python==0.3.36'"
             ) from exc
         self._llama_cpp = llama_cpp
         self.key = key

@@ -16,8 +16,8 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from pipeline.errors import ModelNotAvailable
 
+from pipeline.errors import ModelNotAvailable
 
 
 @dataclass(frozen=True)

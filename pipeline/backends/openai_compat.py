@@ -1,26 +1,16 @@
-"""Split from pipeline.backends.
-"""
+"""Split from pipeline.backends."""
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
-import re
-import threading
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
 import instructor
 from openai.types.chat import ChatCompletion
-from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
+
 from pipeline.backends.base import Backend
-from pipeline.errors import BackendError
 from pipeline.backends.redact import register_secret
-
-
+from pipeline.errors import BackendError
 
 # ---------------------------------------------------------------------------
 # openai and compatible servers
@@ -86,7 +76,9 @@ def make_openai_backend(model: str | None, **options: Any) -> Backend:
         if base_url:
             api_key = "not-needed"  # local servers accept any key
         else:
-            raise BackendError(f"No key found - set {key_env} or pass --api-key-env NAME (or --base-url for a local server)")
+            raise BackendError(
+                f"No key found - set {key_env} or pass --api-key-env NAME (or --base-url for a local server)"
+            )
     mode_name = options.get("mode") or ("json_schema" if not base_url else "tools")
     if mode_name not in MODES:
         raise BackendError(f"unknown --mode {mode_name!r}; choose one of {', '.join(MODES)}")

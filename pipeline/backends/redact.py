@@ -1,23 +1,8 @@
-"""Split from pipeline.backends.
-"""
+"""Split from pipeline.backends."""
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
 import re
-import threading
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-import instructor
-from openai.types.chat import ChatCompletion
-from pipeline.backends.model_files import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, ensure_model_file
-
-
 
 _SECRET_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{8,})")
 # Key values this process has read (whatever their shape): masked wherever they appear.

@@ -19,22 +19,30 @@ to 127.0.0.1 only: it has no authentication.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-import click
-from openai.types.chat import ChatCompletion
 
+from openai.types.chat import ChatCompletion
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 MAX_BODY_BYTES = 8_000_000
 # Request fields handed to the backend's create(); the rest (user, n=1, logprobs=false, ...) is ignored.
-FORWARDED = ("messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed",
-             "response_format", "tools", "tool_choice", "repeat_penalty")
+FORWARDED = (
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "seed",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "repeat_penalty",
+)
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -43,8 +51,13 @@ class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, create: Callable[..., ChatCompletion], model_id: str, port: int = 0,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        create: Callable[..., ChatCompletion],
+        model_id: str,
+        port: int = 0,
+        log: Callable[[str], None] | None = None,
+    ):
         self.create = create
         self.model_id = model_id
         self.created = int(time.time())
@@ -58,8 +71,9 @@ class ModelServer(ThreadingHTTPServer):
         return f"http://{HOST}:{self.server_address[1]}/v1"
 
 
-def make_server(create: Callable[..., ChatCompletion], model_id: str, port: int = 0,
-                log: Callable[[str], None] | None = None) -> ModelServer:
+def make_server(
+    create: Callable[..., ChatCompletion], model_id: str, port: int = 0, log: Callable[[str], None] | None = None
+) -> ModelServer:
     """Bind (not yet serve) a server on 127.0.0.1:port (0: any free port)."""
     return ModelServer(create, model_id, port=port, log=log)
 
@@ -97,10 +111,17 @@ class _Handler(BaseHTTPRequestHandler):
             delta["tool_calls"] = [{**call, "index": i} for i, call in enumerate(message["tool_calls"])]
         base = {k: completion[k] for k in ("id", "created", "model")}
         chunks = [
-            {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
-            {**base, "object": "chat.completion.chunk",
-             "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason") or "stop"}],
-             "usage": completion.get("usage")},
+            {
+                **base,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            },
+            {
+                **base,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason") or "stop"}],
+                "usage": completion.get("usage"),
+            },
         ]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -110,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             for chunk in chunks:
-                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode("utf-8"))
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -154,13 +175,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-            self._send_json(400, _error("'messages' must be a non-empty list of message objects", code="invalid_messages"))
+            self._send_json(
+                400, _error("'messages' must be a non-empty list of message objects", code="invalid_messages")
+            )
             return
         requested = body.get("model")
         if requested and requested not in (self.server.model_id, f"local/{self.server.model_id}"):
             # Like vLLM: a run must not record one model while another one answers.
-            self._send_json(404, _error(f"model {requested!r} is not served here; this server serves "
-                                        f"{self.server.model_id!r}", code="model_not_found"))
+            self._send_json(
+                404,
+                _error(
+                    f"model {requested!r} is not served here; this server serves {self.server.model_id!r}",
+                    code="model_not_found",
+                ),
+            )
             return
         if int(body.get("n") or 1) != 1:
             self._send_json(400, _error("only n=1 is supported", code="unsupported_parameter"))

@@ -12,12 +12,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from pipeline.cli.options import EXIT_FAILED_ARTICLES, EXIT_USAGE, db_option, err, fail, handle_errors, model_options, prompt_option
 
+from pipeline.cli.options import (
+    db_option,
+    fail,
+    handle_errors,
+    model_options,
+    prompt_option,
+)
+from pipeline.errors import EXIT_FAILED_ARTICLES, EXIT_USAGE
 
 DEFAULT_GOLD = "evals/gold"
 DEFAULT_ARTICLES = "evals/articles"
@@ -45,24 +53,50 @@ def _fmt(v: Any, digits: int = 2) -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @db_option
-@click.option("--gold", "gold_dir", default=DEFAULT_GOLD, show_default=True,
-              type=click.Path(path_type=Path),
-              help="Folder of gold files (one <article>.json per article, see CODEBOOK.md).")
-@click.option("--articles", "articles_dir", default=DEFAULT_ARTICLES, show_default=True,
-              type=click.Path(path_type=Path),
-              help="Folder of the gold articles (with published.json); read when prompts/models run.")
-@click.option("--run", "runs", multiple=True, metavar="RUN_ID",
-              help="Score a run already in the database (id or unique prefix); no model calls. Repeatable.")
-@_repeatable(prompt_option, "prompt_name",
-             "Repeatable: every prompt runs with every model. Default: default (none when only --run is given).")
-@_repeatable(model_options, "model",
-             "Repeatable. Default: local (none when only --run is given).")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Evaluate only the first N gold articles (by file name).")
-@click.option("--out", default=DEFAULT_OUT, show_default=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Report path without suffix: writes OUT.md and OUT.html.")
-@click.option("--force", is_flag=True,
-              help="Extract again articles already done with the same model and prompt (default: reuse them).")
+@click.option(
+    "--gold",
+    "gold_dir",
+    default=DEFAULT_GOLD,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder of gold files (one <article>.json per article, see CODEBOOK.md).",
+)
+@click.option(
+    "--articles",
+    "articles_dir",
+    default=DEFAULT_ARTICLES,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder of the gold articles (with published.json); read when prompts/models run.",
+)
+@click.option(
+    "--run",
+    "runs",
+    multiple=True,
+    metavar="RUN_ID",
+    help="Score a run already in the database (id or unique prefix); no model calls. Repeatable.",
+)
+@_repeatable(
+    prompt_option,
+    "prompt_name",
+    "Repeatable: every prompt runs with every model. Default: default (none when only --run is given).",
+)
+@_repeatable(model_options, "model", "Repeatable. Default: local (none when only --run is given).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Evaluate only the first N gold articles (by file name)."
+)
+@click.option(
+    "--out",
+    default=DEFAULT_OUT,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report path without suffix: writes OUT.md and OUT.html.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Extract again articles already done with the same model and prompt (default: reuse them).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display; print only the summary.")
 @handle_errors
 def run_eval_command(
@@ -105,8 +139,11 @@ def run_eval_command(
     from pipeline.store.database import Store
 
     if runs and not Path(db_path).exists():
-        fail(f"{db_path}: no such database; create it with `run-pipeline {articles_dir} --db {db_path}` "
-              f"or score a model directly: `run-eval --model local --db {db_path}`", EXIT_USAGE)
+        fail(
+            f"{db_path}: no such database; create it with `run-pipeline {articles_dir} --db {db_path}` "
+            f"or score a model directly: `run-eval --model local --db {db_path}`",
+            EXIT_USAGE,
+        )
     if not Path(gold_dir).is_dir():
         fail(f"gold folder {gold_dir} not found (pass --gold DIR with one <article>.json per article)", EXIT_USAGE)
 
@@ -191,8 +228,12 @@ def run_eval_command(
 def _print_summary(outcome: Any) -> None:
     out = Console()
     n_articles = outcome.columns[0].score.n_articles if outcome.columns else 0
-    table = Table(title=f"Evaluation {outcome.eval_id[:12]} · {n_articles} gold articles",
-                  box=None, pad_edge=False, header_style="bold")
+    table = Table(
+        title=f"Evaluation {outcome.eval_id[:12]} · {n_articles} gold articles",
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+    )
     table.add_column("run", no_wrap=True, overflow="ellipsis")
     table.add_column("run id", no_wrap=True)
     for name in ("slot F1", "ev P", "ev R", "ev F1", "MAE", "ground", "s/art"):
@@ -201,13 +242,25 @@ def _print_summary(outcome: Any) -> None:
         s = c.score
         spa = c.stats.get("seconds_per_article")
         table.add_row(
-            c.label, c.run_id[:8], _fmt(s.slot_f1), _fmt(s.precision), _fmt(s.recall), _fmt(s.f1),
-            _fmt(s.fatalities_mae, 1), _fmt(s.grounding_rate), _fmt(spa, 1 if spa and spa >= 10 else 2),
+            c.label,
+            c.run_id[:8],
+            _fmt(s.slot_f1),
+            _fmt(s.precision),
+            _fmt(s.recall),
+            _fmt(s.f1),
+            _fmt(s.fatalities_mae, 1),
+            _fmt(s.grounding_rate),
+            _fmt(spa, 1 if spa and spa >= 10 else 2),
         )
     out.print(table)
-    out.print("ev P/R/F1: events · MAE: fatalities · ground: evidence grounding rate · s/art: seconds per article",
-              style="dim", highlight=False, soft_wrap=True)
+    out.print(
+        "ev P/R/F1: events · MAE: fatalities · ground: evidence grounding rate · s/art: seconds per article",
+        style="dim",
+        highlight=False,
+        soft_wrap=True,
+    )
     if outcome.md_path:
         out.print(f"Report: {outcome.md_path}  {outcome.html_path}", highlight=False, soft_wrap=True)
-    out.print(f"Scores stored in eval_runs / eval_articles (eval_id {outcome.eval_id}).", highlight=False,
-              soft_wrap=True)
+    out.print(
+        f"Scores stored in eval_runs / eval_articles (eval_id {outcome.eval_id}).", highlight=False, soft_wrap=True
+    )

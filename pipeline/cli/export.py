@@ -1,29 +1,13 @@
-"""Split from pipeline.cli.
-"""
+"""Split from pipeline.cli."""
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
-import time
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
-from typing import Any
+
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
-from pipeline.errors import BackendError
-from pipeline.ingest import DEFAULT_MAX_BYTES, IngestError
-from pipeline.errors import ModelNotAvailable
-from pipeline.prompts import DEFAULT_PROMPT, PromptError
-from pipeline.store.database import DEFAULT_DB
-from pipeline.errors import DatabaseError, DatabaseLocked, UnknownRun
-from pipeline.cli.options import EXIT_USAGE, db_option, err, fail, handle_errors
 
-
+from pipeline.cli.options import db_option, err, fail, handle_errors
+from pipeline.errors import EXIT_USAGE
 
 # -- export-events ---------------------------------------------------------------
 
@@ -32,11 +16,28 @@ EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv", "map"]
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @db_option
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True,
-              help="jsonl: one codebook-shaped object per event; csv/parquet: flat columns; "
-              "acled-csv: ACLED's 31 columns in order; map: a PNG of the events as points (offline).")
-@click.option("--run", "run_id", default=None, help="Export one run (id or unique prefix); default: the latest events of every article.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write; default: standard output (not for parquet).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one codebook-shaped object per event; csv/parquet: flat columns; "
+    "acled-csv: ACLED's 31 columns in order; map: a PNG of the events as points (offline).",
+)
+@click.option(
+    "--run",
+    "run_id",
+    default=None,
+    help="Export one run (id or unique prefix); default: the latest events of every article.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write; default: standard output (not for parquet).",
+)
 @handle_errors
 def export_events_command(db_path: str, fmt: str, run_id: str | None, output: str | None) -> None:
     """Export extracted events with the codebook's field names.

@@ -11,25 +11,16 @@ own usage errors included); 3 the database is locked by another process;
 from __future__ import annotations
 
 import functools
-import json
 import sys
-import time
 from collections.abc import Callable
-from datetime import date
-from pathlib import Path
 from typing import Any, NoReturn
+
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
-from pipeline.errors import BackendError
-from pipeline.ingest import DEFAULT_MAX_BYTES, IngestError
-from pipeline.errors import ModelNotAvailable
-from pipeline.prompts import DEFAULT_PROMPT, PromptError
-from pipeline.store.database import DEFAULT_DB
-from pipeline.errors import DatabaseError, DatabaseLocked, UnknownRun
-from pipeline.errors import EXIT_BACKEND, EXIT_FAILED_ARTICLES, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE, ConflictEventsError  # noqa: F401
 
+from pipeline.errors import EXIT_INTERRUPTED, ConflictEventsError
+from pipeline.prompts import DEFAULT_PROMPT
+from pipeline.store.database import DEFAULT_DB
 
 err = Console(stderr=True, soft_wrap=True)  # one line per message, even in a log file
 
@@ -60,6 +51,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # -- shared options -----------------------------------------------------------
+
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(

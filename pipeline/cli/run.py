@@ -1,31 +1,24 @@
-"""Split from pipeline.cli.
-"""
+"""Split from pipeline.cli."""
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
+
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from pipeline.errors import BackendError
-from pipeline.ingest import DEFAULT_MAX_BYTES, IngestError
-from pipeline.errors import ModelNotAvailable
-from pipeline.prompts import DEFAULT_PROMPT, PromptError
-from pipeline.store.database import DEFAULT_DB
-from pipeline.errors import DatabaseError, DatabaseLocked, UnknownRun
-from pipeline.cli.options import EXIT_FAILED_ARTICLES, _backend, db_option, handle_errors, model_options, prompt_option
 
-
+from pipeline.cli.options import _backend, db_option, handle_errors, model_options, prompt_option
+from pipeline.errors import EXIT_FAILED_ARTICLES
+from pipeline.ingest import DEFAULT_MAX_BYTES
 
 # -- run-pipeline ---------------------------------------------------------------
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("folder", type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path))
@@ -177,12 +170,17 @@ def _print_summary(summary: Any, model: str, prompt_name: str, prompt_hash: str)
         + f"; {summary.prompt_tokens + summary.completion_tokens:,} tokens; "
         + _cost_text(getattr(summary, "cost_usd", None))
         + (f"{spa:.1f} s/article; " if spa is not None else "")
-        + (f"{summary.articles_per_second:.1f} articles/s with {summary.jobs} jobs; "
-           if getattr(summary, "jobs", 1) > 1 and summary.articles_per_second else "")
+        + (
+            f"{summary.articles_per_second:.1f} articles/s with {summary.jobs} jobs; "
+            if getattr(summary, "jobs", 1) > 1 and summary.articles_per_second
+            else ""
+        )
         + f"{summary.seconds:.0f} s in all.",
         highlight=False,
     )
-    out.print(f"Events are in [bold]{Path(summary.db_path).resolve()}[/] (SELECT * FROM latest_events).", highlight=False)
+    out.print(
+        f"Events are in [bold]{Path(summary.db_path).resolve()}[/] (SELECT * FROM latest_events).", highlight=False
+    )
 
 
 def _cost_text(cost: float | None) -> str:

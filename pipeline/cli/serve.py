@@ -1,30 +1,39 @@
-"""Split from pipeline.server.
-"""
+"""Split from pipeline.server."""
 
 from __future__ import annotations
 
-import json
 import sys
-import threading
-import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
 import click
-from openai.types.chat import ChatCompletion
+
 from pipeline.backends.server import DEFAULT_PORT, HOST, make_server
 
 
-
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--model", "model_key", default=None,
-              help="Embedded model to serve (a key of pipeline/models.py, e.g. qwen2.5-coder-1.5b, qwen2.5-0.5b); "
-              "default: the pipeline's default local model.")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="TCP port on 127.0.0.1 (0: any free port, printed at start).")
-@click.option("--n-ctx", type=click.IntRange(min=512), default=4096, show_default=True,
-              help="Context window in tokens (prompt + answer).")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for llama.cpp (default: all cores).")
+@click.option(
+    "--model",
+    "model_key",
+    default=None,
+    help="Embedded model to serve (a key of pipeline/models.py, e.g. qwen2.5-coder-1.5b, qwen2.5-0.5b); "
+    "default: the pipeline's default local model.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="TCP port on 127.0.0.1 (0: any free port, printed at start).",
+)
+@click.option(
+    "--n-ctx",
+    type=click.IntRange(min=512),
+    default=4096,
+    show_default=True,
+    help="Context window in tokens (prompt + answer).",
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="CPU threads for llama.cpp (default: all cores)."
+)
 @click.option("--verbose", "-v", is_flag=True, help="Log every request to standard error.")
 def serve_model_command(model_key: str | None, port: int, n_ctx: int, threads: int | None, verbose: bool) -> None:
     """Serve the embedded local model as an OpenAI-compatible API on 127.0.0.1.
@@ -41,9 +50,8 @@ def serve_model_command(model_key: str | None, port: int, n_ctx: int, threads: i
 
     The server listens on 127.0.0.1 only (no authentication). Stop it with Ctrl-C.
     """
-    from pipeline.errors import BackendError
     from pipeline.backends.local import make_local_backend
-    from pipeline.errors import ModelNotAvailable
+    from pipeline.errors import BackendError, ModelNotAvailable
 
     err = click.get_text_stream("stderr")
     try:
@@ -52,8 +60,9 @@ def serve_model_command(model_key: str | None, port: int, n_ctx: int, threads: i
         click.echo(f"Error: {exc}", err=True)
         sys.exit(4)
     try:
-        server = make_server(backend.create, backend.model, port=port,
-                             log=(lambda line: click.echo(line, err=True)) if verbose else None)
+        server = make_server(
+            backend.create, backend.model, port=port, log=(lambda line: click.echo(line, err=True)) if verbose else None
+        )
     except OSError as exc:
         click.echo(f"Error: cannot listen on {HOST}:{port} ({exc.strerror or exc}); pick another --port", err=True)
         sys.exit(2)

@@ -1,25 +1,11 @@
-"""Split from pipeline.evaluate.
-"""
+"""Split from pipeline.evaluate."""
 
 from __future__ import annotations
 
 import json
-import math
-import re
-import unicodedata
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from functools import lru_cache
-from itertools import product
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
-import numpy as np
-from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
-from unidecode import unidecode
-from schemas.grounding import normalise_for_match
-
-
+from typing import Any
 
 # --------------------------------------------------------------------------- any_of
 

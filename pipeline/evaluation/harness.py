@@ -46,16 +46,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from pipeline.evaluation.scoring import AliasTable, RunScore, score_run
+
+from pipeline.errors import EvalError, UnknownRun
+from pipeline.errors import UnknownRun as StoreUnknownRun
 from pipeline.evaluation.gold import load_gold
+from pipeline.evaluation.report import render_html, render_markdown
+from pipeline.evaluation.scoring import AliasTable, RunScore, score_run
 from pipeline.ingest import Article, ingest
 from pipeline.prompts import Prompt, load_prompt
-from pipeline.evaluation.report import render_html, render_markdown
 from pipeline.store.database import Store
 from pipeline.store.rows import insert_rows, row_to_record, utcnow
-from pipeline.errors import UnknownRun as StoreUnknownRun
-from pipeline.errors import EvalError, UnknownRun
-
 
 __all__ = [
     "EvalError",
@@ -220,8 +220,14 @@ def _texts(store: Store, article_ids: Sequence[str]) -> dict[str, str]:
 def column_stats(store: Store, rows: Sequence[tuple[str, str]], run_id: str | None) -> dict[str, Any]:
     """Reliability and cost of the ``run_articles`` rows ``(run_id, article_id)`` (see module docstring)."""
     stats: dict[str, Any] = {
-        "first_try_valid_rate": None, "retries": 0, "seconds_per_article": None,
-        "prompt_tokens": 0, "completion_tokens": 0, "n_articles": 0, "n_failed": 0, "cost_usd": None,
+        "first_try_valid_rate": None,
+        "retries": 0,
+        "seconds_per_article": None,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "n_articles": 0,
+        "n_failed": 0,
+        "cost_usd": None,
     }
     if run_id is not None:
         cost = store.con.execute("SELECT cost_usd FROM runs WHERE run_id = ?", [run_id]).fetchone()
@@ -288,8 +294,9 @@ def _column_meta(store: Store, run_id: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- scoring a stored run
 
 
-def score_stored_run(store: Store, run_id: str, gold: dict[str, dict], *,
-                     aliases: AliasTable | None = None) -> EvalColumn:
+def score_stored_run(
+    store: Store, run_id: str, gold: dict[str, dict], *, aliases: AliasTable | None = None
+) -> EvalColumn:
     """Score the events of one stored run against ``gold`` (no model calls)."""
     rows = store.con.execute(
         """
@@ -335,8 +342,10 @@ def score_stored_run(store: Store, run_id: str, gold: dict[str, dict], *,
             "they are scored as having no events (score the pair with --prompt/--model to reuse them)"
         )
     elif missing:
-        column.notes.append(f"run {run_id[:12]} has no extraction of {len(missing)} of {len(gold)} gold articles "
-                            "(scored as having no events)")
+        column.notes.append(
+            f"run {run_id[:12]} has no extraction of {len(missing)} of {len(gold)} gold articles "
+            "(scored as having no events)"
+        )
     if unscored:
         column.notes.append(f"run {run_id[:12]}: {unscored} extracted article(s) have no gold file (not scored)")
     return column
@@ -356,8 +365,9 @@ def select_articles(articles_dir: str | Path, gold: dict[str, dict]) -> tuple[li
     articles = ingest(folder)
     selected = [a for a in articles if _gold_name(a.file_name, gold) is not None]
     if not selected:
-        raise EvalError(f"{folder} holds none of the {len(gold)} gold articles (file names must match "
-                        "the gold files' 'article')")
+        raise EvalError(
+            f"{folder} holds none of the {len(gold)} gold articles (file names must match the gold files' 'article')"
+        )
     exact = len(selected) == len(articles) and all(a.published is not None for a in selected)
     return selected, exact
 
@@ -383,8 +393,9 @@ def _staged(selected: Sequence[Article], gold: dict[str, dict]) -> Iterator[Path
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def latest_extractions(store: Store, model: str, prompt_hash: str, article_ids: Sequence[str],
-                       run_id: str | None = None) -> dict[str, str]:
+def latest_extractions(
+    store: Store, model: str, prompt_hash: str, article_ids: Sequence[str], run_id: str | None = None
+) -> dict[str, str]:
     """article_id -> run_id of its latest successful extraction with this model and prompt hash
     (only within ``run_id`` when given)."""
     if not article_ids:
@@ -446,8 +457,9 @@ def run_pair(
             with _staged(selected, gold) as folder:
                 summary = run_pipeline(folder, store, backend, prompt, force=force, on_progress=on_progress)
             # Record the real folder and files, not the temporary copy.
-            store.con.execute("UPDATE runs SET input_path = ? WHERE run_id = ?",
-                              [str(Path(articles_dir).resolve()), summary.run_id])
+            store.con.execute(
+                "UPDATE runs SET input_path = ? WHERE run_id = ?", [str(Path(articles_dir).resolve()), summary.run_id]
+            )
             for a in pending:
                 if a.article_id:
                     store.con.execute("UPDATE articles SET path = ? WHERE article_id = ?", [a.path, a.article_id])
@@ -470,7 +482,8 @@ def run_pair(
     if new_run:
         stat_rows += store.con.execute(
             "SELECT run_id, article_id FROM run_articles WHERE run_id = ? AND status = 'failed' "
-            "AND article_id IS NOT NULL", [new_run]
+            "AND article_id IS NOT NULL",
+            [new_run],
         ).fetchall()
     column_run = new_run
     if column_run is None:
@@ -495,8 +508,10 @@ def run_pair(
     )
     reused = sum(1 for run in sources.values() if run != new_run)
     if reused:
-        column.notes.append(f"{prompt.name} × {model_spec}: reused earlier extractions of {reused} of "
-                            f"{len(gold)} articles (--force to extract again)")
+        column.notes.append(
+            f"{prompt.name} × {model_spec}: reused earlier extractions of {reused} of "
+            f"{len(gold)} articles (--force to extract again)"
+        )
     if n_failed:
         column.notes.append(f"{prompt.name} × {model_spec}: {n_failed} article(s) failed in run {column_run[:12]}")
     return column
@@ -521,32 +536,45 @@ def save_eval(store: Store, eval_id: str, gold_path: str | Path, columns: Sequen
         articles = d.pop("articles")
         report = c.report_column()
         meta = {k: report[k] for k in ("label", "model", "backend", "prompt_name", "prompt_hash")}
-        run_rows.append({
-            "eval_id": eval_id,
-            "run_id": c.run_id,
-            "gold_path": str(Path(gold_path).resolve()),
-            "created_at": now,
-            "slot_f1": c.score.slot_f1,
-            "event_precision": c.score.precision,
-            "event_recall": c.score.recall,
-            "event_f1": c.score.f1,
-            "fatalities_mae": c.score.fatalities_mae,
-            "grounding_rate": c.score.grounding_rate,
-            "field_accuracy": json.dumps(c.score.field_accuracy),
-            "metrics": json.dumps({"position": position, **meta, "score": d, "stats": c.stats,
-                                   "sources": c.sources, "new_run": c.new_run}, default=str),
-        })
-        for name, a in articles.items():
-            article_rows.append({
+        run_rows.append(
+            {
                 "eval_id": eval_id,
                 "run_id": c.run_id,
-                "article": name,
-                "tp": a["tp"],
-                "fp": a["fp"],
-                "fn": a["fn"],
-                "slot_f1": a["slot_f1"],
-                "details": json.dumps({**a, "source_run_id": c.sources.get(name)}, default=str),
-            })
+                "gold_path": str(Path(gold_path).resolve()),
+                "created_at": now,
+                "slot_f1": c.score.slot_f1,
+                "event_precision": c.score.precision,
+                "event_recall": c.score.recall,
+                "event_f1": c.score.f1,
+                "fatalities_mae": c.score.fatalities_mae,
+                "grounding_rate": c.score.grounding_rate,
+                "field_accuracy": json.dumps(c.score.field_accuracy),
+                "metrics": json.dumps(
+                    {
+                        "position": position,
+                        **meta,
+                        "score": d,
+                        "stats": c.stats,
+                        "sources": c.sources,
+                        "new_run": c.new_run,
+                    },
+                    default=str,
+                ),
+            }
+        )
+        for name, a in articles.items():
+            article_rows.append(
+                {
+                    "eval_id": eval_id,
+                    "run_id": c.run_id,
+                    "article": name,
+                    "tp": a["tp"],
+                    "fp": a["fp"],
+                    "fn": a["fn"],
+                    "slot_f1": a["slot_f1"],
+                    "details": json.dumps({**a, "source_run_id": c.sources.get(name)}, default=str),
+                }
+            )
     store.con.execute("BEGIN TRANSACTION")
     try:
         insert_rows(store.con, "eval_runs", run_rows)
@@ -578,11 +606,19 @@ def load_eval_columns(store: Store, eval_id: str | None = None) -> list[dict[str
             a = json.loads(text)
             a.pop("source_run_id", None)
             score["articles"][name] = a
-        columns.append({
-            "position": m.get("position", 0), "run_id": run_id, "label": m.get("label"), "model": m.get("model"),
-            "backend": m.get("backend"), "prompt_name": m.get("prompt_name"), "prompt_hash": m.get("prompt_hash"),
-            "score": score, "stats": m.get("stats") or {},
-        })
+        columns.append(
+            {
+                "position": m.get("position", 0),
+                "run_id": run_id,
+                "label": m.get("label"),
+                "model": m.get("model"),
+                "backend": m.get("backend"),
+                "prompt_name": m.get("prompt_name"),
+                "prompt_hash": m.get("prompt_hash"),
+                "score": score,
+                "stats": m.get("stats") or {},
+            }
+        )
     columns.sort(key=lambda c: c.pop("position"))
     return columns
 
@@ -662,14 +698,25 @@ def run_eval(
             columns.append(score_stored_run(store, rid, gold, aliases=aliases))
         for prompt, model in pairs:
             assert articles_dir is not None
-            column = run_pair(store, gold, articles_dir, prompt, model, make_backend=make_backend, force=force,
-                              selection=selection, base_url=options.get("base_url"), on_progress=on_progress,
-                              aliases=aliases)
+            column = run_pair(
+                store,
+                gold,
+                articles_dir,
+                prompt,
+                model,
+                make_backend=make_backend,
+                force=force,
+                selection=selection,
+                base_url=options.get("base_url"),
+                on_progress=on_progress,
+                aliases=aliases,
+            )
             same = next((c for c in columns if c.run_id == column.run_id), None)
             if same is not None:
                 same.notes.extend(column.notes)
-                same.notes.append(f"{prompt.name} × {model}: its latest run {column.run_id[:12]} is already a "
-                                  "column; shown once")
+                same.notes.append(
+                    f"{prompt.name} × {model}: its latest run {column.run_id[:12]} is already a column; shown once"
+                )
                 continue
             columns.append(column)
     finally:

@@ -25,8 +25,8 @@ renders as "–".
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
-
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["render_markdown", "render_html", "FIELD_LABELS"]
 
@@ -89,7 +89,7 @@ def _delta(v: float | None, digits: int = 2, kind: str = "num") -> str:
     if kind == "int":
         iv = int(round(v))
         return f"{iv:+,}" if iv else "0"
-    if abs(v) < 0.5 * 10 ** -digits:
+    if abs(v) < 0.5 * 10**-digits:
         return f"{0:.{digits}f}"
     return f"{v:+.{digits}f}"
 
@@ -167,7 +167,7 @@ def _fields(columns: list[dict]) -> list[str]:
 def _articles(columns: list[dict]) -> list[str]:
     names: list[str] = []
     for c in columns:
-        for n in ((c.get("score") or {}).get("articles") or {}):
+        for n in (c.get("score") or {}).get("articles") or {}:
             if n not in names:
                 names.append(n)
     return sorted(names)
@@ -175,10 +175,11 @@ def _articles(columns: list[dict]) -> list[str]:
 
 # --------------------------------------------------------------------------- summary rows
 
+
 # (label, getter, kind, better) ; kind: num | int | money | text ; better: "high" | "low" | None
 def _summary_rows(fields: list[str]) -> list[tuple[str, str, Any, str, str | None]]:
-    s = lambda key: (lambda c: (c.get("score") or {}).get(key))  # noqa: E731
-    st = lambda key: (lambda c: (c.get("stats") or {}).get(key))  # noqa: E731
+    s = lambda key: lambda c: (c.get("score") or {}).get(key)  # noqa: E731
+    st = lambda key: lambda c: (c.get("stats") or {}).get(key)  # noqa: E731
     rows: list[tuple[str, str, Any, str, str | None]] = [
         ("Run", "Model", lambda c: c.get("model"), "text", None),
         ("Run", "Backend", lambda c: c.get("backend"), "text", None),
@@ -196,9 +197,15 @@ def _summary_rows(fields: list[str]) -> list[tuple[str, str, Any, str, str | Non
         ("Events", "Matched optional (not scored)", s("matched_optional"), "int", None),
     ]
     for f in fields:
-        rows.append(("Field accuracy", FIELD_LABELS.get(f, f),
-                     (lambda key: lambda c: ((c.get("score") or {}).get("field_accuracy") or {}).get(key))(f),
-                     "num", "high"))
+        rows.append(
+            (
+                "Field accuracy",
+                FIELD_LABELS.get(f, f),
+                (lambda key: lambda c: ((c.get("score") or {}).get("field_accuracy") or {}).get(key))(f),
+                "num",
+                "high",
+            )
+        )
     rows += [
         ("Field accuracy", "Fatalities MAE", s("fatalities_mae"), "num", "low"),
         ("Evidence", "Grounding rate", s("grounding_rate"), "num", "high"),
@@ -208,9 +215,13 @@ def _summary_rows(fields: list[str]) -> list[tuple[str, str, Any, str, str | Non
         ("Reliability & cost", "Prompt tokens", st("prompt_tokens"), "int", None),
         ("Reliability & cost", "Completion tokens", st("completion_tokens"), "int", None),
         ("Reliability & cost", "Cost (USD)", st("cost_usd"), "money", None),
-        ("Reliability & cost", "Articles", lambda c: (c.get("stats") or {}).get("n_articles",
-                                                                              (c.get("score") or {}).get("n_articles")),
-         "int", None),
+        (
+            "Reliability & cost",
+            "Articles",
+            lambda c: (c.get("stats") or {}).get("n_articles", (c.get("score") or {}).get("n_articles")),
+            "int",
+            None,
+        ),
     ]
     return rows
 
@@ -336,14 +347,17 @@ def _classify(columns: list[dict]) -> tuple[list[tuple[str, dict]], list[tuple[s
 
 def _md_escape(text: str) -> str:
     """Table/inline-safe Markdown text: pipes escaped, newlines folded, raw HTML neutralised."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("\n", " "))
+    return (
+        str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").replace("\n", " ")
+    )
 
 
 def _md_table(header: list[str], rows: Iterable[list[str]], left: Iterable[int] = ()) -> list[str]:
     left = {0, *left}
-    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
-             "| " + " | ".join(":---" if k in left else "---:" for k in range(len(header))) + " |"]
+    lines = [
+        "| " + " | ".join(_md_escape(h) for h in header) + " |",
+        "| " + " | ".join(":---" if k in left else "---:" for k in range(len(header))) + " |",
+    ]
     for r in rows:
         lines.append("| " + " | ".join(_md_escape(x) for x in r) + " |")
     return lines
@@ -360,9 +374,12 @@ def render_markdown(columns: list[dict]) -> str:
     multi = len(columns) >= 2
 
     sc0 = columns[-1].get("score") or {}
-    out += [f"{len(columns)} run{'s' if multi else ''} · {len(_articles(columns))} articles · "
-            f"{_int(sc0.get('n_required'))} required gold events. "
-            "Headline metric: **slot F1** (8 fields per required gold event; see the notes at the end).", ""]
+    out += [
+        f"{len(columns)} run{'s' if multi else ''} · {len(_articles(columns))} articles · "
+        f"{_int(sc0.get('n_required'))} required gold events. "
+        "Headline metric: **slot F1** (8 fields per required gold event; see the notes at the end).",
+        "",
+    ]
 
     out += ["## Summary", ""]
     header = ["Metric", *labels] + (["Δ last − first"] if multi else [])
@@ -389,27 +406,41 @@ def render_markdown(columns: list[dict]) -> str:
             rows = []
             for name, ch in items:
                 v = ch["values"]
-                rows.append([
-                    name,
-                    f"{_num(v['slot_f1'][0])} → {_num(v['slot_f1'][1])} ({_delta(ch['delta'])})",
-                    f"{_int(v['tp'][0])} → {_int(v['tp'][1])}",
-                    f"{_int(v['fp'][0])} → {_int(v['fp'][1])}",
-                    f"{_int(v['fn'][0])} → {_int(v['fn'][1])}",
-                    "; ".join(ch["bad"] + ch["good"]) or DASH,
-                ])
+                rows.append(
+                    [
+                        name,
+                        f"{_num(v['slot_f1'][0])} → {_num(v['slot_f1'][1])} ({_delta(ch['delta'])})",
+                        f"{_int(v['tp'][0])} → {_int(v['tp'][1])}",
+                        f"{_int(v['fp'][0])} → {_int(v['fp'][1])}",
+                        f"{_int(v['fn'][0])} → {_int(v['fn'][1])}",
+                        "; ".join(ch["bad"] + ch["good"]) or DASH,
+                    ]
+                )
             out += _md_table(["Article", "Slot F1", "TP", "FP", "FN", "What changed"], rows, left=[5]) + [""]
 
     out += ["## Per-article detail", ""]
     for name in _articles(columns):
         first_a = next((a for a in (_article_scores(c, name) for c in columns) if a), {})
-        out += [f"### {name}", "",
-                f"{_int(first_a.get('n_required'))} required and {_int(first_a.get('n_optional'))} optional "
-                "gold events.", ""]
+        out += [
+            f"### {name}",
+            "",
+            f"{_int(first_a.get('n_required'))} required and {_int(first_a.get('n_optional'))} optional gold events.",
+            "",
+        ]
         rows = []
         for k, c in enumerate(columns):
             a = _article_scores(c, name) or {}
-            rows.append([labels[k], _num(a.get("slot_f1")), _int(a.get("tp")), _int(a.get("fp")), _int(a.get("fn")),
-                         _int(_n_wrong(a)) if a else DASH, _num(a.get("grounding_rate"))])
+            rows.append(
+                [
+                    labels[k],
+                    _num(a.get("slot_f1")),
+                    _int(a.get("tp")),
+                    _int(a.get("fp")),
+                    _int(a.get("fn")),
+                    _int(_n_wrong(a)) if a else DASH,
+                    _num(a.get("grounding_rate")),
+                ]
+            )
         out += _md_table(["Run", "Slot F1", "TP", "FP", "FN", "Wrong fields", "Grounding"], rows) + [""]
         for k, c in enumerate(columns):
             a = _article_scores(c, name)
@@ -426,19 +457,26 @@ def render_markdown(columns: list[dict]) -> str:
                     out.append(f"  > {_md_escape(span)}")
             for s in a.get("spurious") or []:
                 near = s.get("nearest_gold_index")
-                hint = f" (closest gold #{near}, pair score {_num(s.get('nearest_gold_score'))})" \
-                    if near is not None else ""
+                hint = (
+                    f" (closest gold #{near}, pair score {_num(s.get('nearest_gold_score'))})"
+                    if near is not None
+                    else ""
+                )
                 out.append(f"- SPURIOUS prediction #{s.get('pred_index')}: {_event_line(s.get('event') or {})}{hint}")
                 for span in (s.get("event") or {}).get("evidence") or []:
                     out.append(f"  > {_md_escape(span)}")
             for m, wrong_fields in wrong:
-                out.append(f"- WRONG FIELDS gold #{m.get('gold_index')} ↔ prediction #{m.get('pred_index')} "
-                           f"(pair score {_num(m.get('score'))}):")
+                out.append(
+                    f"- WRONG FIELDS gold #{m.get('gold_index')} ↔ prediction #{m.get('pred_index')} "
+                    f"(pair score {_num(m.get('score'))}):"
+                )
                 for f in wrong_fields:
                     r = m["fields"][f]
                     detail = f" ({r['detail']})" if r.get("detail") else ""
-                    out.append(f"  - {FIELD_LABELS.get(f, f)}: gold `{_value(r.get('gold'))}` · "
-                               f"predicted `{_value(r.get('pred'))}`{detail}")
+                    out.append(
+                        f"  - {FIELD_LABELS.get(f, f)}: gold `{_value(r.get('gold'))}` · "
+                        f"predicted `{_value(r.get('pred'))}`{detail}"
+                    )
                 for span in m.get("evidence") or []:
                     out.append(f"  > {_md_escape(span)}")
             for u in a.get("ungrounded_evidence") or []:
@@ -450,18 +488,29 @@ def render_markdown(columns: list[dict]) -> str:
 
 
 _NOTES = [
-    ("Matching", "predicted and gold events are paired one-to-one per article (Hungarian algorithm) on "
-                 "event type, date, place and actors; pairs below the threshold stay unmatched."),
-    ("Event P/R/F1", "TP = prediction matched to a required gold event, FP = unmatched prediction, "
-                     "FN = required gold event left unmatched. Predictions matched to optional gold events "
-                     "are neither rewarded nor punished."),
-    ("Field accuracy", "share of matched required events whose field is right (any accepted alternative counts; "
-                       "dates within the gold precision window; places after spelling normalisation or "
-                       "within 10 km; actors as an order-free pair after alias normalisation)."),
-    ("Slot F1", "each of the 8 fields of each required gold event is a slot. Slot recall = right slots / "
-                "(8 × required gold events); slot precision = right slots / (8 × counted predictions)."),
-    ("Grounding rate", "share of evidence quotes found verbatim in the article (quotes and whitespace "
-                       "normalised)."),
+    (
+        "Matching",
+        "predicted and gold events are paired one-to-one per article (Hungarian algorithm) on "
+        "event type, date, place and actors; pairs below the threshold stay unmatched.",
+    ),
+    (
+        "Event P/R/F1",
+        "TP = prediction matched to a required gold event, FP = unmatched prediction, "
+        "FN = required gold event left unmatched. Predictions matched to optional gold events "
+        "are neither rewarded nor punished.",
+    ),
+    (
+        "Field accuracy",
+        "share of matched required events whose field is right (any accepted alternative counts; "
+        "dates within the gold precision window; places after spelling normalisation or "
+        "within 10 km; actors as an order-free pair after alias normalisation).",
+    ),
+    (
+        "Slot F1",
+        "each of the 8 fields of each required gold event is a slot. Slot recall = right slots / "
+        "(8 × required gold events); slot precision = right slots / (8 × counted predictions).",
+    ),
+    ("Grounding rate", "share of evidence quotes found verbatim in the article (quotes and whitespace normalised)."),
 ]
 _NOTES_MD = [f"- **{k}**: {v}" for k, v in _NOTES]
 
@@ -546,8 +595,10 @@ def _bar_chart(columns: list[dict], fields: list[str]) -> str:
     pw, ph = width - left - right, height - top - bottom
     gw = pw / max(1, len(fields))
     bw = min(46.0, gw * 0.78 / n)
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="Per-field accuracy by run" '
-             f'font-family="-apple-system, Segoe UI, Roboto, Arial, sans-serif">']
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="Per-field accuracy by run" '
+        f'font-family="-apple-system, Segoe UI, Roboto, Arial, sans-serif">'
+    ]
     parts.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>')
     # legend
     x = left
@@ -560,10 +611,13 @@ def _bar_chart(columns: list[dict], fields: list[str]) -> str:
     # grid and axis
     for t in (0, 0.25, 0.5, 0.75, 1.0):
         y = top + ph * (1 - t)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                     f'stroke="{"#9aa4af" if t == 0 else "#e3e7eb"}" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#5b636e">'
-                     f'{t:.2f}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            f'stroke="{"#9aa4af" if t == 0 else "#e3e7eb"}" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#5b636e">{t:.2f}</text>'
+        )
     show_values = n <= 4
     for gi, f in enumerate(fields):
         gx = left + gi * gw
@@ -572,22 +626,32 @@ def _bar_chart(columns: list[dict], fields: list[str]) -> str:
             v = _as_float(((c.get("score") or {}).get("field_accuracy") or {}).get(f))
             bx = x0 + k * bw
             if v is None:
-                parts.append(f'<text x="{bx + bw / 2:.1f}" y="{top + ph - 4:.1f}" font-size="10" '
-                             f'text-anchor="middle" fill="#9aa4af">n/a</text>')
+                parts.append(
+                    f'<text x="{bx + bw / 2:.1f}" y="{top + ph - 4:.1f}" font-size="10" '
+                    f'text-anchor="middle" fill="#9aa4af">n/a</text>'
+                )
                 continue
             v = max(0.0, min(1.0, v))
             h = ph * v
             color = PALETTE[k % len(PALETTE)]
-            parts.append(f'<rect x="{bx + 1:.1f}" y="{top + ph - h:.1f}" width="{max(1.0, bw - 2):.1f}" '
-                         f'height="{h:.1f}" fill="{color}"><title>{_e(_label(c, k))} · '
-                         f'{_e(FIELD_LABELS.get(f, f))}: {v:.2f}</title></rect>')
+            parts.append(
+                f'<rect x="{bx + 1:.1f}" y="{top + ph - h:.1f}" width="{max(1.0, bw - 2):.1f}" '
+                f'height="{h:.1f}" fill="{color}"><title>{_e(_label(c, k))} · '
+                f"{_e(FIELD_LABELS.get(f, f))}: {v:.2f}</title></rect>"
+            )
             if show_values:
-                parts.append(f'<text x="{bx + bw / 2:.1f}" y="{top + ph - h - 4:.1f}" font-size="10" '
-                             f'text-anchor="middle" fill="#1f2328">{v:.2f}</text>')
-        parts.append(f'<text x="{gx + gw / 2:.1f}" y="{top + ph + 20:.1f}" font-size="12" text-anchor="middle" '
-                     f'fill="#1f2328">{_e(FIELD_LABELS.get(f, f))}</text>')
-    parts.append(f'<text x="14" y="{top + ph / 2:.1f}" font-size="11" fill="#5b636e" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {top + ph / 2:.1f})">accuracy on matched events</text>')
+                parts.append(
+                    f'<text x="{bx + bw / 2:.1f}" y="{top + ph - h - 4:.1f}" font-size="10" '
+                    f'text-anchor="middle" fill="#1f2328">{v:.2f}</text>'
+                )
+        parts.append(
+            f'<text x="{gx + gw / 2:.1f}" y="{top + ph + 20:.1f}" font-size="12" text-anchor="middle" '
+            f'fill="#1f2328">{_e(FIELD_LABELS.get(f, f))}</text>'
+        )
+    parts.append(
+        f'<text x="14" y="{top + ph / 2:.1f}" font-size="11" fill="#5b636e" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + ph / 2:.1f})">accuracy on matched events</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -595,8 +659,10 @@ def _bar_chart(columns: list[dict], fields: list[str]) -> str:
 def _summary_html(columns: list[dict], fields: list[str], labels: list[str]) -> str:
     multi = len(columns) >= 2
     out = ['<table class="summary"><thead><tr><th>Metric</th>']
-    out += [f'<th><span class="tag" style="background:{PALETTE[k % len(PALETTE)]}">&nbsp;</span>{_e(lab)}</th>'
-            for k, lab in enumerate(labels)]
+    out += [
+        f'<th><span class="tag" style="background:{PALETTE[k % len(PALETTE)]}">&nbsp;</span>{_e(lab)}</th>'
+        for k, lab in enumerate(labels)
+    ]
     if multi:
         out.append("<th>Δ last − first</th>")
     out.append("</tr></thead><tbody>")
@@ -650,33 +716,43 @@ def _article_run_html(a: dict) -> str:
         out.append("<h4>Matched events with wrong fields</h4><div class='cards'>")
         for m, wrong_fields in wrong:
             out.append('<div class="card wrong">')
-            out.append(f'<div class="head"><span class="tag wrong">WRONG</span>gold #{_e(m.get("gold_index"))} '
-                       f'↔ prediction #{_e(m.get("pred_index"))} '
-                       f'<span class="meta">pair score {_e(_num(m.get("score")))} · '
-                       f'{len(wrong_fields)} of {len(m.get("fields") or {})} fields wrong</span></div>')
-            out.append('<table class="fields"><thead><tr><th>Field</th><th>Gold</th><th>Predicted</th>'
-                       '<th>Note</th></tr></thead><tbody>')
+            out.append(
+                f'<div class="head"><span class="tag wrong">WRONG</span>gold #{_e(m.get("gold_index"))} '
+                f"↔ prediction #{_e(m.get('pred_index'))} "
+                f'<span class="meta">pair score {_e(_num(m.get("score")))} · '
+                f"{len(wrong_fields)} of {len(m.get('fields') or {})} fields wrong</span></div>"
+            )
+            out.append(
+                '<table class="fields"><thead><tr><th>Field</th><th>Gold</th><th>Predicted</th>'
+                "<th>Note</th></tr></thead><tbody>"
+            )
             for f, r in (m.get("fields") or {}).items():
                 ok = r.get("correct")
-                out.append(f'<tr class="{"ok" if ok else "bad"}"><td class="field">'
-                           f'{"✓" if ok else "✗"} {_e(FIELD_LABELS.get(f, f))}</td>'
-                           f'<td>{_e(_value(r.get("gold")))}</td><td class="pred">{_e(_value(r.get("pred")))}</td>'
-                           f'<td class="note">{_e(_note(ok, r.get("detail")))}</td></tr>')
+                out.append(
+                    f'<tr class="{"ok" if ok else "bad"}"><td class="field">'
+                    f"{'✓' if ok else '✗'} {_e(FIELD_LABELS.get(f, f))}</td>"
+                    f'<td>{_e(_value(r.get("gold")))}</td><td class="pred">{_e(_value(r.get("pred")))}</td>'
+                    f'<td class="note">{_e(_note(ok, r.get("detail")))}</td></tr>'
+                )
             out.append("</tbody></table>")
-            out.append('<div class="evid"><div><div class="meta">Prediction’s evidence</div>'
-                       + (_quotes_html(m.get("evidence")) or '<p class="meta">(none given)</p>')
-                       + (f'<div class="meta">Notes: {_e(m.get("pred_notes"))}</div>' if m.get("pred_notes") else "")
-                       + '</div><div><div class="meta">Gold evidence</div>'
-                       + (_quotes_html(m.get("gold_evidence")) or '<p class="meta">(none)</p>')
-                       + '</div></div>')
+            out.append(
+                '<div class="evid"><div><div class="meta">Prediction’s evidence</div>'
+                + (_quotes_html(m.get("evidence")) or '<p class="meta">(none given)</p>')
+                + (f'<div class="meta">Notes: {_e(m.get("pred_notes"))}</div>' if m.get("pred_notes") else "")
+                + '</div><div><div class="meta">Gold evidence</div>'
+                + (_quotes_html(m.get("gold_evidence")) or '<p class="meta">(none)</p>')
+                + "</div></div>"
+            )
             out.append("</div>")
         out.append("</div>")
     if missed:
         out.append("<h4>Missed gold events</h4><div class='cards'>")
         for m in missed:
             e = m.get("event") or {}
-            out.append(f'<div class="card missed"><div class="head"><span class="tag missed">MISSED</span>'
-                       f'gold #{_e(m.get("gold_index"))}: {_e(_event_line(e))}</div>')
+            out.append(
+                f'<div class="card missed"><div class="head"><span class="tag missed">MISSED</span>'
+                f"gold #{_e(m.get('gold_index'))}: {_e(_event_line(e))}</div>"
+            )
             if e.get("notes"):
                 out.append(f'<div class="meta">{_e(e.get("notes"))}</div>')
             out.append(_quotes_html(e.get("evidence")) + "</div>")
@@ -686,46 +762,60 @@ def _article_run_html(a: dict) -> str:
         for s in spurious:
             e = s.get("event") or {}
             near = s.get("nearest_gold_index")
-            hint = (f'closest gold event #{_e(near)} (pair score {_e(_num(s.get("nearest_gold_score")))}, '
-                    f'below the match threshold)' if near is not None else "no gold event is close")
-            out.append(f'<div class="card spurious"><div class="head"><span class="tag spurious">SPURIOUS</span>'
-                       f'prediction #{_e(s.get("pred_index"))}: {_e(_event_line(e))}</div>'
-                       f'<div class="meta">{hint}</div>')
+            hint = (
+                f"closest gold event #{_e(near)} (pair score {_e(_num(s.get('nearest_gold_score')))}, "
+                f"below the match threshold)"
+                if near is not None
+                else "no gold event is close"
+            )
+            out.append(
+                f'<div class="card spurious"><div class="head"><span class="tag spurious">SPURIOUS</span>'
+                f"prediction #{_e(s.get('pred_index'))}: {_e(_event_line(e))}</div>"
+                f'<div class="meta">{hint}</div>'
+            )
             out.append(_quotes_html(e.get("evidence")) + "</div>")
         out.append("</div>")
     if ungrounded:
         out.append("<h4>Evidence not found in the article</h4><div class='cards'>")
         for u in ungrounded:
-            out.append(f'<div class="card"><span class="tag ungrounded">UNGROUNDED</span>prediction '
-                       f'#{_e(u.get("pred_index"))}<blockquote>{_e(u.get("span"))}</blockquote></div>')
+            out.append(
+                f'<div class="card"><span class="tag ungrounded">UNGROUNDED</span>prediction '
+                f"#{_e(u.get('pred_index'))}<blockquote>{_e(u.get('span'))}</blockquote></div>"
+            )
         out.append("</div>")
     return "".join(out)
 
 
 def _changes_html(columns: list[dict], labels: list[str]) -> str:
     regressions, improvements = _classify(columns)
-    out = [f'<h2 id="changes">Regressions and improvements: {_e(labels[-1])} vs {_e(labels[0])}</h2>',
-           '<p class="lead">Per article, the last run compared with the first: slot F1, matched (TP), '
-           'spurious (FP) and missed (FN) events, and which gold events or fields changed.</p>']
+    out = [
+        f'<h2 id="changes">Regressions and improvements: {_e(labels[-1])} vs {_e(labels[0])}</h2>',
+        '<p class="lead">Per article, the last run compared with the first: slot F1, matched (TP), '
+        "spurious (FP) and missed (FN) events, and which gold events or fields changed.</p>",
+    ]
     for title, items, klass in (("Regressions", regressions, "down"), ("Improvements", improvements, "up")):
         out.append(f"<h3>{title} ({len(items)})</h3>")
         if not items:
             out.append('<p class="lead">None.</p>')
             continue
-        out.append('<table class="changes"><thead><tr><th>Article</th><th>Slot F1</th><th>Δ</th><th>TP</th>'
-                   '<th>FP</th><th>FN</th><th style="text-align:left">What changed</th></tr></thead><tbody>')
+        out.append(
+            '<table class="changes"><thead><tr><th>Article</th><th>Slot F1</th><th>Δ</th><th>TP</th>'
+            '<th>FP</th><th>FN</th><th style="text-align:left">What changed</th></tr></thead><tbody>'
+        )
         for name, ch in items:
             v = ch["values"]
-            notes = "".join(f'<li class="bad">{_e(x)}</li>' for x in ch["bad"]) + \
-                "".join(f'<li class="good">{_e(x)}</li>' for x in ch["good"])
+            notes = "".join(f'<li class="bad">{_e(x)}</li>' for x in ch["bad"]) + "".join(
+                f'<li class="good">{_e(x)}</li>' for x in ch["good"]
+            )
             out.append(
                 f'<tr><td><a href="#{_anchor(name)}">{_e(name)}</a></td>'
-                f'<td>{_e(_num(v["slot_f1"][0]))} → {_e(_num(v["slot_f1"][1]))}</td>'
+                f"<td>{_e(_num(v['slot_f1'][0]))} → {_e(_num(v['slot_f1'][1]))}</td>"
                 f'<td class="{klass}">{_e(_delta(ch["delta"]))}</td>'
-                f'<td>{_e(_int(v["tp"][0]))} → {_e(_int(v["tp"][1]))}</td>'
-                f'<td>{_e(_int(v["fp"][0]))} → {_e(_int(v["fp"][1]))}</td>'
-                f'<td>{_e(_int(v["fn"][0]))} → {_e(_int(v["fn"][1]))}</td>'
-                f'<td class="what"><ul class="changes">{notes or "<li>" + DASH + "</li>"}</ul></td></tr>')
+                f"<td>{_e(_int(v['tp'][0]))} → {_e(_int(v['tp'][1]))}</td>"
+                f"<td>{_e(_int(v['fp'][0]))} → {_e(_int(v['fp'][1]))}</td>"
+                f"<td>{_e(_int(v['fn'][0]))} → {_e(_int(v['fn'][1]))}</td>"
+                f'<td class="what"><ul class="changes">{notes or "<li>" + DASH + "</li>"}</ul></td></tr>'
+            )
         out.append("</tbody></table>")
     return "".join(out)
 
@@ -740,18 +830,22 @@ def render_html(columns: list[dict]) -> str:
     labels = [_label(c, k) for k, c in enumerate(columns)]
     fields = _fields(columns)
     multi = len(columns) >= 2
-    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           "<title>Conflict-event extraction: evaluation report</title>",
-           f"<style>{_CSS}</style></head><body><main>",
-           "<h1>Conflict-event extraction: evaluation report</h1>"]
+    out = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Conflict-event extraction: evaluation report</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        "<h1>Conflict-event extraction: evaluation report</h1>",
+    ]
     if not columns:
         out.append('<p class="lead">No runs to report.</p></main></body></html>')
         return "".join(out)
     sc = columns[-1].get("score") or {}
-    out.append(f'<p class="lead">{len(columns)} run{"s" if multi else ""} · {len(_articles(columns))} articles · '
-               f'{_e(_int(sc.get("n_required")))} required gold events. Headline metric: <b>slot F1</b> '
-               "(8 fields per required gold event).</p>")
+    out.append(
+        f'<p class="lead">{len(columns)} run{"s" if multi else ""} · {len(_articles(columns))} articles · '
+        f"{_e(_int(sc.get('n_required')))} required gold events. Headline metric: <b>slot F1</b> "
+        "(8 fields per required gold event).</p>"
+    )
     nav = ['<a href="#summary">Summary</a>', '<a href="#fields">Field accuracy</a>']
     if multi:
         nav.append('<a href="#changes">Regressions &amp; improvements</a>')
@@ -762,8 +856,10 @@ def render_html(columns: list[dict]) -> str:
     out.append('<h2 id="summary">Summary</h2>')
     out.append(_summary_html(columns, fields, labels))
     if multi:
-        out.append('<p class="lead">Bold green = best run on that row. The last column is the change from the '
-                   'first run to the last (green = better, red = worse).</p>')
+        out.append(
+            '<p class="lead">Bold green = best run on that row. The last column is the change from the '
+            "first run to the last (green = better, red = worse).</p>"
+        )
 
     out.append('<h2 id="fields">Per-field accuracy</h2>')
     out.append('<p class="lead">Share of matched required gold events whose field the run got right.</p>')
@@ -773,44 +869,57 @@ def render_html(columns: list[dict]) -> str:
         out.append(_changes_html(columns, labels))
 
     out.append('<h2 id="articles">Per-article detail</h2>')
-    out.append('<p class="lead">For each article: the scores of every run, then per run (click to expand; '
-               'the last run is expanded where it has issues) the missed gold events, the spurious '
-               'predictions, and the matched events with wrong fields next to the evidence.</p>')
+    out.append(
+        '<p class="lead">For each article: the scores of every run, then per run (click to expand; '
+        "the last run is expanded where it has issues) the missed gold events, the spurious "
+        "predictions, and the matched events with wrong fields next to the evidence.</p>"
+    )
     for name in _articles(columns):
         any_a = next((a for a in (_article_scores(c, name) for c in columns) if a), {})
         out.append(f'<h3 id="{_anchor(name)}">{_e(name)}</h3>')
-        out.append(f'<p class="lead">{_e(_int(any_a.get("n_required")))} required and '
-                   f'{_e(_int(any_a.get("n_optional")))} optional gold events.</p>')
-        out.append('<table><thead><tr><th>Run</th><th>Slot F1</th><th>Event F1</th><th>TP</th><th>FP</th>'
-                   '<th>FN</th><th>Wrong fields</th><th>Grounding</th></tr></thead><tbody>')
+        out.append(
+            f'<p class="lead">{_e(_int(any_a.get("n_required")))} required and '
+            f"{_e(_int(any_a.get('n_optional')))} optional gold events.</p>"
+        )
+        out.append(
+            "<table><thead><tr><th>Run</th><th>Slot F1</th><th>Event F1</th><th>TP</th><th>FP</th>"
+            "<th>FN</th><th>Wrong fields</th><th>Grounding</th></tr></thead><tbody>"
+        )
         for k, c in enumerate(columns):
             a = _article_scores(c, name)
             if not a:
                 out.append(f'<tr><td>{_e(labels[k])}</td><td colspan="7" class="text">not scored</td></tr>')
                 continue
             nw = _n_wrong(a)
-            out.append(f'<tr><td>{_e(labels[k])}</td><td>{_e(_num(a.get("slot_f1")))}</td>'
-                       f'<td>{_e(_num(a.get("f1")))}</td><td>{_e(_int(a.get("tp")))}</td>'
-                       f'<td class="{"down" if a.get("fp") else ""}">{_e(_int(a.get("fp")))}</td>'
-                       f'<td class="{"down" if a.get("fn") else ""}">{_e(_int(a.get("fn")))}</td>'
-                       f'<td class="{"down" if nw else ""}">{_e(_int(nw))}</td>'
-                       f'<td>{_e(_num(a.get("grounding_rate")))}</td></tr>')
+            out.append(
+                f"<tr><td>{_e(labels[k])}</td><td>{_e(_num(a.get('slot_f1')))}</td>"
+                f"<td>{_e(_num(a.get('f1')))}</td><td>{_e(_int(a.get('tp')))}</td>"
+                f'<td class="{"down" if a.get("fp") else ""}">{_e(_int(a.get("fp")))}</td>'
+                f'<td class="{"down" if a.get("fn") else ""}">{_e(_int(a.get("fn")))}</td>'
+                f'<td class="{"down" if nw else ""}">{_e(_int(nw))}</td>'
+                f"<td>{_e(_num(a.get('grounding_rate')))}</td></tr>"
+            )
         out.append("</tbody></table>")
         for k, c in enumerate(columns):
             a = _article_scores(c, name)
             if not a:
                 continue
             nw = _n_wrong(a)
-            issues = [f"{len(a.get('missed') or [])} missed", f"{len(a.get('spurious') or [])} spurious",
-                      f"{nw} wrong field{'s' if nw != 1 else ''}"]
+            issues = [
+                f"{len(a.get('missed') or [])} missed",
+                f"{len(a.get('spurious') or [])} spurious",
+                f"{nw} wrong field{'s' if nw != 1 else ''}",
+            ]
             nu = len(a.get("ungrounded_evidence") or [])
             if nu:
                 issues.append(f"{nu} ungrounded quote{'s' if nu != 1 else ''}")
             problem = bool(a.get("missed") or a.get("spurious") or nw or a.get("ungrounded_evidence"))
             tag = '<span class="tag wrong">issues</span>' if problem else '<span class="tag ok">all right</span>'
             is_open = " open" if problem and k == len(columns) - 1 else ""
-            out.append(f"<details{is_open}><summary>{tag}{_e(labels[k])} — {_e(', '.join(issues))}</summary>"
-                       f"<div>{_article_run_html(a)}</div></details>")
+            out.append(
+                f"<details{is_open}><summary>{tag}{_e(labels[k])} — {_e(', '.join(issues))}</summary>"
+                f"<div>{_article_run_html(a)}</div></details>"
+            )
 
     out.append('<footer id="notes"><h2>How to read this report</h2><dl>')
     out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _NOTES]

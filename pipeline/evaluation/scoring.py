@@ -109,23 +109,28 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
-from typing import Any, Iterable
-import numpy as np
-from pipeline.paths import evals_dir
-from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
-from unidecode import unidecode
-from schemas.grounding import normalise_for_match
-from pipeline.geo.place_names import FUZZY_THRESHOLD, _APOS_RE, _NON_ALNUM_RE, _PAREN_RE, _ascii_fold, place_key, place_skeleton, places_equivalent
-from pipeline.evaluation.gold import _dedupe, alternatives, first_alternative, load_gold
+from typing import Any
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from pipeline.evaluation.gold import _dedupe, alternatives, first_alternative, load_gold
+from pipeline.geo.place_names import (
+    _APOS_RE,
+    _NON_ALNUM_RE,
+    _PAREN_RE,
+    _ascii_fold,
+    place_key,
+    place_skeleton,
+    places_equivalent,
+)
+from pipeline.paths import evals_dir
+from schemas.grounding import normalise_for_match
 
 __all__ = [
     "FIELDS",
@@ -204,13 +209,12 @@ class AliasTable:
                 previous = self._canonical_key.get(key)
                 if previous is not None and previous != ckey:
                     raise ValueError(
-                        f"alias {name!r} belongs to both {self._display.get(previous, previous)!r} "
-                        f"and {canonical!r}"
+                        f"alias {name!r} belongs to both {self._display.get(previous, previous)!r} and {canonical!r}"
                     )
                 self._canonical_key[key] = ckey
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_ALIASES_PATH) -> "AliasTable":
+    def load(cls, path: str | Path = DEFAULT_ALIASES_PATH) -> AliasTable:
         with open(path, encoding="utf-8") as fh:
             return cls(json.load(fh))
 
@@ -408,8 +412,9 @@ def _assoc_keys(values: Any, aliases: AliasTable) -> set[str]:
     return keys
 
 
-def _actor_overlap(gold: dict, pred: dict, gold_sets: list[tuple[str, ...]], pred_set: tuple[str, ...],
-                   aliases: AliasTable) -> float:
+def _actor_overlap(
+    gold: dict, pred: dict, gold_sets: list[tuple[str, ...]], pred_set: tuple[str, ...], aliases: AliasTable
+) -> float:
     best = max((_multiset_overlap(g, pred_set) for g in gold_sets), default=0.0)
     if best > 0:
         return best
@@ -522,14 +527,17 @@ def _compare(gold: dict, pred: dict, aliases: AliasTable) -> _PairEval:
     gold_f = [g for g in (_as_int(a) for a in alternatives(gold.get("fatalities"))) if g is not None] or [0]
     err = min(abs((pf or 0) - g) for g in gold_f)
     res["fatalities"] = FieldResult(
-        pf is not None and pf in gold_f, gold.get("fatalities"), pred.get("fatalities"),
+        pf is not None and pf in gold_f,
+        gold.get("fatalities"),
+        pred.get("fatalities"),
         None if pf is not None and pf in gold_f else f"off by {err}",
     )
 
     pc = _as_bool(pred.get("civilian_targeting"))
     res["civilian_targeting"] = FieldResult(
         pc is not None and any(_as_bool(a) == pc for a in alternatives(gold.get("civilian_targeting"))),
-        gold.get("civilian_targeting"), pred.get("civilian_targeting"),
+        gold.get("civilian_targeting"),
+        pred.get("civilian_targeting"),
     )
 
     t = 1.0 if res["event_type"].correct else 0.0
@@ -666,8 +674,9 @@ def normalise_for_grounding(text: str) -> str:
     return normalise_for_match(text)
 
 
-def score_article(gold: dict, predicted: list[dict] | None, text: str | None,
-                  *, aliases: AliasTable | None = None) -> ArticleScore:
+def score_article(
+    gold: dict, predicted: list[dict] | None, text: str | None, *, aliases: AliasTable | None = None
+) -> ArticleScore:
     """Score the predictions for one article against its gold file (see module docstring)."""
     aliases = aliases or default_aliases()
     gold_events: list[dict] = list(gold.get("events") or [])
@@ -703,13 +712,20 @@ def score_article(gold: dict, predicted: list[dict] | None, text: str | None,
     for i, j in pairs:
         ev = evals[(i, j)]
         g, p = gold_events[i], preds[j]
-        matches.append(MatchedPair(
-            gold_index=i, pred_index=j, required=required[i], score=ev.score, fields=ev.fields,
-            fatalities_abs_error=ev.fatalities_abs_error,
-            evidence=[s for s in (p.get("evidence") or []) if isinstance(s, str)],
-            gold_evidence=[s for s in (g.get("evidence") or []) if isinstance(s, str)],
-            pred_notes=p.get("notes") or "", gold_notes=g.get("notes") or "",
-        ))
+        matches.append(
+            MatchedPair(
+                gold_index=i,
+                pred_index=j,
+                required=required[i],
+                score=ev.score,
+                fields=ev.fields,
+                fatalities_abs_error=ev.fatalities_abs_error,
+                evidence=[s for s in (p.get("evidence") or []) if isinstance(s, str)],
+                gold_evidence=[s for s in (g.get("evidence") or []) if isinstance(s, str)],
+                pred_notes=p.get("notes") or "",
+                gold_notes=g.get("notes") or "",
+            )
+        )
 
     matched_gold = {m.gold_index for m in matches}
     matched_pred = {m.pred_index for m in matches}
@@ -730,10 +746,7 @@ def score_article(gold: dict, predicted: list[dict] | None, text: str | None,
     slot_precision = _ratio(slot_correct, slot_pred, empty)
     slot_recall = _ratio(slot_correct, slot_gold, empty)
 
-    missed = [
-        {"gold_index": i, "event": gold_events[i]}
-        for i in range(n_g) if required[i] and i not in matched_gold
-    ]
+    missed = [{"gold_index": i, "event": gold_events[i]} for i in range(n_g) if required[i] and i not in matched_gold]
     spurious = []
     for j in range(n_p):
         if j in matched_pred:
@@ -742,8 +755,9 @@ def score_article(gold: dict, predicted: list[dict] | None, text: str | None,
         for i in range(n_g):
             if evals[(i, j)].score > best_s:
                 best_i, best_s = i, evals[(i, j)].score
-        spurious.append({"pred_index": j, "event": preds[j], "nearest_gold_index": best_i,
-                         "nearest_gold_score": best_s})
+        spurious.append(
+            {"pred_index": j, "event": preds[j], "nearest_gold_index": best_i, "nearest_gold_score": best_s}
+        )
 
     evidence_total = evidence_grounded = 0
     ungrounded: list[dict] = []
@@ -760,22 +774,42 @@ def score_article(gold: dict, predicted: list[dict] | None, text: str | None,
 
     return ArticleScore(
         article=gold.get("article", ""),
-        n_gold=n_g, n_required=n_required, n_optional=n_g - n_required, n_pred=n_p,
-        tp=tp, fp=fp, fn=fn, matched_optional=matched_optional,
-        precision=precision, recall=recall, f1=_f1(precision, recall),
+        n_gold=n_g,
+        n_required=n_required,
+        n_optional=n_g - n_required,
+        n_pred=n_p,
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        matched_optional=matched_optional,
+        precision=precision,
+        recall=recall,
+        f1=_f1(precision, recall),
         field_correct=field_correct,
-        slot_correct=slot_correct, slot_gold=slot_gold, slot_pred=slot_pred,
-        slot_precision=slot_precision, slot_recall=slot_recall, slot_f1=_f1(slot_precision, slot_recall),
+        slot_correct=slot_correct,
+        slot_gold=slot_gold,
+        slot_pred=slot_pred,
+        slot_precision=slot_precision,
+        slot_recall=slot_recall,
+        slot_f1=_f1(slot_precision, slot_recall),
         fatalities_abs_errors=[m.fatalities_abs_error for m in tp_pairs],
-        evidence_total=evidence_total, evidence_grounded=evidence_grounded,
+        evidence_total=evidence_total,
+        evidence_grounded=evidence_grounded,
         grounding_rate=(evidence_grounded / evidence_total) if evidence_total else None,
         ungrounded_evidence=ungrounded,
-        matches=matches, missed=missed, spurious=spurious,
+        matches=matches,
+        missed=missed,
+        spurious=spurious,
     )
 
 
-def score_run(gold_by_article: dict[str, dict], predicted_by_article: dict[str, list[dict]],
-              texts: dict[str, str] | None, *, aliases: AliasTable | None = None) -> RunScore:
+def score_run(
+    gold_by_article: dict[str, dict],
+    predicted_by_article: dict[str, list[dict]],
+    texts: dict[str, str] | None,
+    *,
+    aliases: AliasTable | None = None,
+) -> RunScore:
     """Score a whole run: micro-averaged over the gold articles (see module docstring)."""
     aliases = aliases or default_aliases()
     texts = texts or {}
@@ -783,8 +817,7 @@ def score_run(gold_by_article: dict[str, dict], predicted_by_article: dict[str, 
     for name in sorted(gold_by_article):
         gold = dict(gold_by_article[name])
         gold.setdefault("article", name)
-        articles[name] = score_article(gold, predicted_by_article.get(name) or [], texts.get(name),
-                                       aliases=aliases)
+        articles[name] = score_article(gold, predicted_by_article.get(name) or [], texts.get(name), aliases=aliases)
 
     scores = list(articles.values())
     tp = sum(a.tp for a in scores)
@@ -805,16 +838,27 @@ def score_run(gold_by_article: dict[str, dict], predicted_by_article: dict[str, 
 
     return RunScore(
         n_articles=len(scores),
-        n_gold=sum(a.n_gold for a in scores), n_required=n_required,
+        n_gold=sum(a.n_gold for a in scores),
+        n_required=n_required,
         n_pred=sum(a.n_pred for a in scores),
-        tp=tp, fp=fp, fn=fn, matched_optional=sum(a.matched_optional for a in scores),
-        precision=precision, recall=recall, f1=_f1(precision, recall),
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        matched_optional=sum(a.matched_optional for a in scores),
+        precision=precision,
+        recall=recall,
+        f1=_f1(precision, recall),
         field_correct=field_correct,
         field_accuracy={f: (field_correct[f] / tp if tp else None) for f in FIELDS},
         fatalities_mae=(sum(errors) / len(errors)) if errors else None,
-        slot_correct=slot_correct, slot_gold=slot_gold, slot_pred=slot_pred,
-        slot_precision=slot_precision, slot_recall=slot_recall, slot_f1=_f1(slot_precision, slot_recall),
-        evidence_total=ev_total, evidence_grounded=ev_grounded,
+        slot_correct=slot_correct,
+        slot_gold=slot_gold,
+        slot_pred=slot_pred,
+        slot_precision=slot_precision,
+        slot_recall=slot_recall,
+        slot_f1=_f1(slot_precision, slot_recall),
+        evidence_total=ev_total,
+        evidence_grounded=ev_grounded,
         grounding_rate=(ev_grounded / ev_total) if ev_total else None,
         articles=articles,
         unscored_articles=sorted(set(predicted_by_article) - set(gold_by_article)),

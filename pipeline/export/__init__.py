@@ -1,5 +1,4 @@
-"""Export events from the store: JSONL (codebook shape), CSV, Parquet, ACLED CSV.
-"""
+"""Export events from the store: JSONL (codebook shape), CSV, Parquet, ACLED CSV."""
 
 from __future__ import annotations
 
@@ -8,15 +7,37 @@ import io
 import json
 import sys
 from typing import Any
-from pipeline.store.database import Store
 
+from pipeline.store.database import Store
 
 # Columns of the flat CSV/Parquet export, in order: codebook fields with actors flattened.
 FLAT_COLUMNS = [
-    "article", "event_date", "event_end_date", "time_precision", "event_type", "sub_event_type",
-    "actor1", "actor1_type", "assoc_actors_1", "actor2", "actor2_type", "assoc_actors_2",
-    "country", "admin1", "location", "geo_precision", "latitude", "longitude", "fatalities",
-    "civilian_targeting", "source", "notes", "evidence", "event_id", "run_id", "article_id",
+    "article",
+    "event_date",
+    "event_end_date",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "actor1_type",
+    "assoc_actors_1",
+    "actor2",
+    "actor2_type",
+    "assoc_actors_2",
+    "country",
+    "admin1",
+    "location",
+    "geo_precision",
+    "latitude",
+    "longitude",
+    "fatalities",
+    "civilian_targeting",
+    "source",
+    "notes",
+    "evidence",
+    "event_id",
+    "run_id",
+    "article_id",
 ]
 
 
@@ -24,8 +45,9 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
     a1 = record.get("actor1") or {}
     a2 = record.get("actor2") or {}
     row = {k: record.get(k) for k in FLAT_COLUMNS}
-    row.update(actor1=a1.get("name"), actor1_type=a1.get("actor_type"),
-               actor2=a2.get("name"), actor2_type=a2.get("actor_type"))
+    row.update(
+        actor1=a1.get("name"), actor1_type=a1.get("actor_type"), actor2=a2.get("name"), actor2_type=a2.get("actor_type")
+    )
     for key in ("assoc_actors_1", "assoc_actors_2", "evidence"):
         row[key] = " | ".join(record.get(key) or [])
     return row

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Iterable
-from pipeline.geo.names import _plain
-from pipeline.geo.gazetteer import country_info
+from typing import IO, Any
 
+from pipeline.geo.gazetteer import country_info
+from pipeline.geo.names import _plain
 
 ACLED_COLUMNS = [
     "event_id_cnty",
@@ -131,8 +132,13 @@ _REGION_MEMBERS = {
 }
 COUNTRY_REGION = {cc: region for region, members in _REGION_MEMBERS.items() for cc in members.split()}
 CONTINENT_REGION = {  # fallback for a country missing above
-    "AF": "Eastern Africa", "AS": "South Asia", "EU": "Europe", "NA": "North America",
-    "SA": "South America", "OC": "Oceania", "AN": "Antarctica",
+    "AF": "Eastern Africa",
+    "AS": "South Asia",
+    "EU": "Europe",
+    "NA": "North America",
+    "SA": "South America",
+    "OC": "Oceania",
+    "AN": "Antarctica",
 }
 
 
@@ -270,8 +276,7 @@ def to_acled_rows(events: list[dict[str, Any]], *, keep_ids: bool = False) -> li
     return rows
 
 
-def write_acled_csv(events: list[dict[str, Any]], path: str | Path | IO[str], *,
-                    keep_ids: bool = False) -> int:
+def write_acled_csv(events: list[dict[str, Any]], path: str | Path | IO[str], *, keep_ids: bool = False) -> int:
     """Write events as an ACLED-format CSV (header + one row per event) to a path
     or an open text stream (e.g. sys.stdout). Returns rows written."""
     rows = to_acled_rows(events, keep_ids=keep_ids)

@@ -20,11 +20,11 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from pipeline.geo.gazetteer import _index, country_code
-from pipeline.paths import data_file
-from pipeline.geo.names import _plain
-from pipeline.geo.geocode import apply_geocode
 
+from pipeline.geo.gazetteer import _index, country_code
+from pipeline.geo.geocode import apply_geocode
+from pipeline.geo.names import _plain
+from pipeline.paths import data_file
 
 OUTLINES = data_file("ne_countries.json.gz")
 
@@ -72,8 +72,9 @@ def _located(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _extent(points: list[tuple[float, float]], pad_frac: float = 0.12,
-            min_span: float = 1.2) -> tuple[float, float, float, float]:
+def _extent(
+    points: list[tuple[float, float]], pad_frac: float = 0.12, min_span: float = 1.2
+) -> tuple[float, float, float, float]:
     lons = [p[0] for p in points]
     lats = [p[1] for p in points]
     x0, x1, y0, y1 = min(lons), max(lons), min(lats), max(lats)
@@ -90,8 +91,10 @@ def _extent(points: list[tuple[float, float]], pad_frac: float = 0.12,
 def _fan(n: int, radius: float) -> list[tuple[float, float]]:
     if n == 1:
         return [(0.0, 0.0)]
-    return [(radius * math.cos(2 * math.pi * i / n + math.pi / 2),
-             radius * math.sin(2 * math.pi * i / n + math.pi / 2)) for i in range(n)]
+    return [
+        (radius * math.cos(2 * math.pi * i / n + math.pi / 2), radius * math.sin(2 * math.pi * i / n + math.pi / 2))
+        for i in range(n)
+    ]
 
 
 def _cluster(points: list[tuple[float, float]], box: float = 1.6) -> list[int]:
@@ -172,18 +175,29 @@ def draw_event_map(events: list[dict[str, Any]], path_png: str | Path, title: st
 
     left = 0.6
     axes = []
-    for (e, w) in zip(panels, widths):
+    for e, w in zip(panels, widths):
         ax = fig.add_axes((left / fig_w, 1.55 / fig_h, w / fig_w, panel_h / fig_h))
         left += w + 0.8
         axes.append(ax)
-        _background(ax, e, shown_cc, n_town_labels=8 if len(panels) == 1 or e is zoom else 6,
-                    avoid=[pts[i] for i in on_map])
+        _background(
+            ax, e, shown_cc, n_town_labels=8 if len(panels) == 1 or e is zoom else 6, avoid=[pts[i] for i in on_map]
+        )
 
     in_zoom = set()
     if zoom is not None:
         in_zoom = {i for i in on_map if _inside(pts[i], zoom)}
-        axes[0].add_patch(Rectangle((zoom[0], zoom[2]), zoom[1] - zoom[0], zoom[3] - zoom[2], fill=False,
-                                    edgecolor="#333333", linewidth=1.0, linestyle=":", zorder=7))
+        axes[0].add_patch(
+            Rectangle(
+                (zoom[0], zoom[2]),
+                zoom[1] - zoom[0],
+                zoom[3] - zoom[2],
+                fill=False,
+                edgecolor="#333333",
+                linewidth=1.0,
+                linestyle=":",
+                zorder=7,
+            )
+        )
         axes[0].set_title("Overview", fontsize=10, color="#444444", loc="left")
         axes[1].set_title("Detail (dotted box)", fontsize=10, color="#444444", loc="left")
     # overview: every event, labels only outside the zoomed box
@@ -193,23 +207,68 @@ def draw_event_map(events: list[dict[str, Any]], path_png: str | Path, title: st
 
     # -- legends & captions ----------------------------------------------------
     types_present = [t for t in EVENT_COLOURS if any(e.get("event_type") == t for e in located)]
-    handles = [Line2D([], [], marker="o", ls="", markerfacecolor=EVENT_COLOURS[t], markeredgecolor="black",
-                      markersize=9, label=t) for t in types_present]
-    handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor="#555555",
-                          markeredgewidth=1.5, markersize=9, label="region only or place not found (centroid)"))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.6 / fig_w, 1.35 / fig_h), ncol=3,
-               fontsize=8.5, frameon=False, title="Event type", title_fontsize=9, alignment="left")
+    handles = [
+        Line2D(
+            [], [], marker="o", ls="", markerfacecolor=EVENT_COLOURS[t], markeredgecolor="black", markersize=9, label=t
+        )
+        for t in types_present
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markerfacecolor="none",
+            markeredgecolor="#555555",
+            markeredgewidth=1.5,
+            markersize=9,
+            label="region only or place not found (centroid)",
+        )
+    )
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.6 / fig_w, 1.35 / fig_h),
+        ncol=3,
+        fontsize=8.5,
+        frameon=False,
+        title="Event type",
+        title_fontsize=9,
+        alignment="left",
+    )
     sizes = [0, 10, 50]
-    size_handles = [Line2D([], [], marker="o", ls="", markerfacecolor="#cccccc", markeredgecolor="black",
-                           markersize=math.sqrt(marker_area(s)), label=str(s)) for s in sizes]
-    fig.legend(handles=size_handles, loc="upper right", bbox_to_anchor=(1 - 0.3 / fig_w, 1.35 / fig_h),
-               ncol=3, fontsize=8.5, frameon=False, title="Fatalities", title_fontsize=9,
-               handletextpad=0.3, columnspacing=1.2)
+    size_handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markerfacecolor="#cccccc",
+            markeredgecolor="black",
+            markersize=math.sqrt(marker_area(s)),
+            label=str(s),
+        )
+        for s in sizes
+    ]
+    fig.legend(
+        handles=size_handles,
+        loc="upper right",
+        bbox_to_anchor=(1 - 0.3 / fig_w, 1.35 / fig_h),
+        ncol=3,
+        fontsize=8.5,
+        frameon=False,
+        title="Fatalities",
+        title_fontsize=9,
+        handletextpad=0.3,
+        columnspacing=1.2,
+    )
 
     notes = []
     if off_map:
-        where = Counter(f"{located[i].get('location') or located[i].get('admin1') or located[i].get('country')}"
-                        for i in off_map)
+        where = Counter(
+            f"{located[i].get('location') or located[i].get('admin1') or located[i].get('country')}" for i in off_map
+        )
         notes.append("Outside the map: " + ", ".join(f"{k} ({v})" for k, v in where.items()))
     if skipped:
         notes.append(f"{skipped} event(s) could not be located")
@@ -230,8 +289,7 @@ def _ground_ratio(ext: tuple[float, float, float, float]) -> float:
     return (ext[1] - ext[0]) * k / (ext[3] - ext[2])
 
 
-def _background(ax, ext, shown_cc: set[str], n_town_labels: int,
-                avoid: list[tuple[float, float]] = ()) -> None:
+def _background(ax, ext, shown_cc: set[str], n_town_labels: int, avoid: list[tuple[float, float]] = ()) -> None:
     """Sea, country outlines, gazetteer towns (grey dots, the largest named, except
     those under an event in `avoid`), admin1 names."""
     from matplotlib.patches import Polygon
@@ -248,9 +306,16 @@ def _background(ax, ext, shown_cc: set[str], n_town_labels: int,
             if max(xs) < x0 or min(xs) > x1 or max(ys) < y0 or min(ys) > y1:
                 continue
             home = cc in shown_cc
-            ax.add_patch(Polygon(ring, closed=True, facecolor="#f7f4ec" if home else "#ebe8e0",
-                                 edgecolor="#8a8a8a" if home else "#b0b0b0",
-                                 linewidth=1.1 if home else 0.7, zorder=1))
+            ax.add_patch(
+                Polygon(
+                    ring,
+                    closed=True,
+                    facecolor="#f7f4ec" if home else "#ebe8e0",
+                    edgecolor="#8a8a8a" if home else "#b0b0b0",
+                    linewidth=1.1 if home else 0.7,
+                    zorder=1,
+                )
+            )
     towns = []
     for cc in shown_cc:
         idx = _index(cc)
@@ -258,19 +323,33 @@ def _background(ax, ext, shown_cc: set[str], n_town_labels: int,
         for code, (lat, lon) in idx.admin1_centroids.items():
             name = idx.admin1_names.get(code)
             if name and _inside((lon, lat), ext):
-                ax.text(lon, lat, name.upper(), fontsize=8.5, color="#a0a0a0", ha="center", va="center",
-                        style="italic", zorder=2)
+                ax.text(
+                    lon,
+                    lat,
+                    name.upper(),
+                    fontsize=8.5,
+                    color="#a0a0a0",
+                    ha="center",
+                    va="center",
+                    style="italic",
+                    zorder=2,
+                )
     if towns:
         ax.scatter([t.lon for t in towns], [t.lat for t in towns], s=4, c="#b8b8b8", linewidths=0, zorder=2)
     near = 0.03 * max(x1 - x0, y1 - y0)
     right_margin = x1 - 0.15 * (x1 - x0)  # room for the name inside the frame
-    towns_to_name = [t for t in sorted(towns, key=lambda t: -t.pop)
-                     if t.lon < right_margin and t.lat < y1 - 0.03 * (y1 - y0)
-                     and not any(abs(t.lon - x) < near and abs(t.lat - y) < near for x, y in avoid)]
+    towns_to_name = [
+        t
+        for t in sorted(towns, key=lambda t: -t.pop)
+        if t.lon < right_margin
+        and t.lat < y1 - 0.03 * (y1 - y0)
+        and not any(abs(t.lon - x) < near and abs(t.lat - y) < near for x, y in avoid)
+    ]
     for t in towns_to_name[:n_town_labels]:
         ax.plot(t.lon, t.lat, marker="s", ms=3, color="#707070", zorder=3)
-        ax.annotate(t.name, (t.lon, t.lat), xytext=(4, -3), textcoords="offset points", fontsize=7.5,
-                    color="#707070", zorder=3)
+        ax.annotate(
+            t.name, (t.lon, t.lat), xytext=(4, -3), textcoords="offset points", fontsize=7.5, color="#707070", zorder=3
+        )
     ax.tick_params(labelsize=7.5, colors="#666666")
     ax.xaxis.set_major_formatter(lambda v, _: f"{abs(v):.1f}°{'E' if v >= 0 else 'W'}")
     ax.yaxis.set_major_formatter(lambda v, _: f"{abs(v):.1f}°{'N' if v >= 0 else 'S'}")
@@ -292,13 +371,20 @@ def _draw_events(ax, renderer, located, which, pts, ext, label_skip: set[int]) -
         for (dx, dy), i in zip(_fan(len(idxs), r), idxs):
             e = located[i]
             colour = EVENT_COLOURS.get(str(e.get("event_type")), OTHER_COLOUR)
-            precise = e.get("geo_precision") != 3 and e.get("geo_method") not in (
-                "admin1_centroid", "country_centroid")
+            precise = e.get("geo_precision") != 3 and e.get("geo_method") not in ("admin1_centroid", "country_centroid")
             x, y = lon + dx / max(math.cos(math.radians(lat)), 0.2), lat + dy
             area = marker_area(e.get("fatalities"))
-            ax.scatter([x], [y], s=area, c=colour if precise else "none",
-                       edgecolors="black" if precise else colour, linewidths=0.8 if precise else 1.8,
-                       linestyles="solid" if precise else "--", alpha=0.85, zorder=5)
+            ax.scatter(
+                [x],
+                [y],
+                s=area,
+                c=colour if precise else "none",
+                edgecolors="black" if precise else colour,
+                linewidths=0.8 if precise else 1.8,
+                linestyles="solid" if precise else "--",
+                alpha=0.85,
+                zorder=5,
+            )
             placed.append(_marker_box(ax, x, y, area))
         if not label_skip.intersection(idxs):
             to_label.append((lon, lat, _label_of([located[i] for i in idxs]), r))
@@ -319,12 +405,28 @@ def _place_label(ax, renderer, lon: float, lat: float, text: str, placed: list[A
     # push labels of fanned groups out past the fan's radius (in points)
     px = ax.transData.transform((lon + fan_r, lat))[0] - ax.transData.transform((lon, lat))[0]
     extra = px * 72 / ax.figure.dpi
-    offsets = [(10, 8, "left", "bottom"), (10, -10, "left", "top"), (-10, 8, "right", "bottom"),
-               (-10, -10, "right", "top"), (0, 16, "center", "bottom"), (0, -18, "center", "top"),
-               (24, 0, "left", "center"), (-24, 0, "right", "center"), (30, 22, "left", "bottom"),
-               (-30, -24, "right", "top"), (30, -24, "left", "top"), (-30, 22, "right", "bottom")]
-    style = dict(textcoords="offset points", fontsize=9.5, fontweight="bold", color="#222222", zorder=6,
-                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+    offsets = [
+        (10, 8, "left", "bottom"),
+        (10, -10, "left", "top"),
+        (-10, 8, "right", "bottom"),
+        (-10, -10, "right", "top"),
+        (0, 16, "center", "bottom"),
+        (0, -18, "center", "top"),
+        (24, 0, "left", "center"),
+        (-24, 0, "right", "center"),
+        (30, 22, "left", "bottom"),
+        (-30, -24, "right", "top"),
+        (30, -24, "left", "top"),
+        (-30, 22, "right", "bottom"),
+    ]
+    style = dict(
+        textcoords="offset points",
+        fontsize=9.5,
+        fontweight="bold",
+        color="#222222",
+        zorder=6,
+        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
+    )
     for dx, dy, ha, va in offsets:
         dx2 = dx + math.copysign(extra, dx) if dx else dx
         dy2 = dy + math.copysign(extra, dy) if dy else dy

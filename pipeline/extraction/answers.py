@@ -1,23 +1,15 @@
-"""Split from pipeline.strategies.
-"""
+"""Split from pipeline.strategies."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, Literal
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from schemas import Actor, ConflictEvent
-from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
-from pipeline.ingest import Article
-from pipeline.prompts import Prompt
 
-
+from schemas.taxonomy import SUB_EVENT_TYPES
 
 # ---------------------------------------------------------------------------
 # 3. the model's task: one compact, bounded list of incidents

@@ -18,41 +18,24 @@ the one-call baseline.
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
-import instructor
-import openai
+from typing import Any
+
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from instructor.core.hooks import Hooks
-from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
-from schemas import ArticleEvents, ConflictEvent
-from pipeline.extraction import cache as response_cache
+from pydantic import ValidationError
+
 from pipeline.backends.base import Backend
 from pipeline.backends.redact import redact
+from pipeline.errors import ExtractionFailed
+from pipeline.extraction.caller import CallLog, ModelCaller
+from pipeline.extraction.single import extract_single
+from pipeline.extraction.staged import extract_staged
 from pipeline.ingest import Article
 from pipeline.prompts import Prompt
-from pipeline.store.rows import utcnow
-from pipeline.extraction.caller import CallLog, ModelCaller
-from pipeline.errors import ExtractionFailed
-from pipeline.extraction.staged import extract_staged
-from pipeline.extraction.single import extract_single
-
-
+from schemas import ConflictEvent
 
 
 @dataclass
@@ -100,9 +83,7 @@ def extract_article(article: Article, prompt: Prompt, backend: Backend, run_id: 
 
 def _revalidate(event: ConflictEvent, article: Article) -> bool:
     try:
-        ConflictEvent.model_validate(
-            event.model_dump(), context={"text": article.text, "published": article.published}
-        )
+        ConflictEvent.model_validate(event.model_dump(), context={"text": article.text, "published": article.published})
         return True
     except Exception:
         return False

@@ -33,22 +33,31 @@ import contextlib
 import contextvars
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
 from openai.types.chat import ChatCompletion
+
 from pipeline.backends.redact import redact
 
-
 if TYPE_CHECKING:  # pragma: no cover
-    import duckdb
-
     from pipeline.backends.base import Backend
 
 # Request keys that do not change the answer (transport details) or that are
 # hashed separately (messages, schema).
-_NOT_PARAMETERS = {"messages", "response_format", "tools", "tool_choice", "extra_headers", "extra_query",
-                   "timeout", "stream", "model", "user"}
+_NOT_PARAMETERS = {
+    "messages",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "extra_headers",
+    "extra_query",
+    "timeout",
+    "stream",
+    "model",
+    "user",
+}
 _SCHEMA_KEYS = ("response_format", "tools", "tool_choice")
 # Backend parameters that do not change the answer.
 _NOT_BACKEND_PARAMETERS = {"n_threads", "timeout", "api_key_env"}
@@ -79,9 +88,7 @@ def request_key(backend: Backend, kwargs: Mapping[str, Any]) -> CacheKey:
     parameters = {k: v for k, v in kwargs.items() if k not in _NOT_PARAMETERS}
     parameters["request_model"] = kwargs.get("model")
     parameters["mode"] = backend.mode.value
-    parameters["backend"] = {
-        k: v for k, v in sorted(backend.parameters.items()) if k not in _NOT_BACKEND_PARAMETERS
-    }
+    parameters["backend"] = {k: v for k, v in sorted(backend.parameters.items()) if k not in _NOT_BACKEND_PARAMETERS}
     parameters = json.loads(redact(_canonical(parameters)))
     prompt_hash = _sha(system)
     schema_hash = _sha({k: kwargs.get(k) for k in _SCHEMA_KEYS})

@@ -1,5 +1,4 @@
-"""Split from pipeline.extract.
-"""
+"""Split from pipeline.extract."""
 
 from __future__ import annotations
 
@@ -10,14 +9,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, ClassVar
+
 import instructor
 import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import InstructorRetryException
 from instructor.core.hooks import Hooks
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -26,14 +25,11 @@ from tenacity import (
     stop_after_delay,
     wait_random_exponential,
 )
-from schemas import ArticleEvents, ConflictEvent
-from pipeline.extraction import cache as response_cache
+
 from pipeline.backends.base import Backend
 from pipeline.backends.redact import redact
-from pipeline.ingest import Article
-from pipeline.prompts import Prompt
+from pipeline.extraction import cache as response_cache
 from pipeline.store.rows import utcnow
-
 
 # instructor logs every failed attempt at ERROR level, unredacted (a server's error
 # body can echo the API key), and with no logging configured Python prints it to

@@ -1,25 +1,15 @@
-"""Split from pipeline.strategies.
-"""
+"""Split from pipeline.strategies."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, Literal
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from schemas import Actor, ConflictEvent
-from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
-from pipeline.ingest import Article
-from pipeline.prompts import Prompt
+from typing import Any
+
 from pipeline.paths import data_file
-
-
-
+from schemas import Actor
+from schemas.taxonomy import ActorType
 
 # ---------------------------------------------------------------------------
 # 4. code-side normalisation
@@ -67,7 +57,9 @@ def normalise_actor(name: str | None, actor_type: str | None, country: str, text
     lower = raw.lower()
 
     def named(canonical: str) -> Actor:
-        return Actor(name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group")))
+        return Actor(
+            name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group"))
+        )
 
     for canonical, aliases in rules["named"].items():
         if lower == canonical.lower() or lower in (a.lower() for a in aliases):
@@ -115,8 +107,14 @@ def normalise_actor(name: str | None, actor_type: str | None, country: str, text
     return Actor(name=raw[:80], actor_type=ActorType(kind))
 
 
-_PLACE_PREFIX = re.compile(r"^(the\s+)?((town|city|village|villages|area|district|region|province|outskirts|countryside|suburb|locality)\s+of\s+)", re.IGNORECASE)
-_NEAR = re.compile(r"\b(near|east of|west of|north of|south of|northeast of|northwest of|southeast of|southwest of|outskirts of|vicinity of|around|countryside of|close to|outside)\b", re.IGNORECASE)
+_PLACE_PREFIX = re.compile(
+    r"^(the\s+)?((town|city|village|villages|area|district|region|province|outskirts|countryside|suburb|locality)\s+of\s+)",
+    re.IGNORECASE,
+)
+_NEAR = re.compile(
+    r"\b(near|east of|west of|north of|south of|northeast of|northwest of|southeast of|southwest of|outskirts of|vicinity of|around|countryside of|close to|outside)\b",
+    re.IGNORECASE,
+)
 
 
 def clean_place(value: str | None, article_text: str) -> str | None:
@@ -129,8 +127,11 @@ def clean_place(value: str | None, article_text: str) -> str | None:
 
 
 _REGION_WORD = r"\s+(?:province|governorate|region|state|district|county|oblast|prefecture)\b"
-_DIRECTIONAL = re.compile(r"^(?:north|south|east|west|central|northern|southern|eastern|western|"
-                          r"north-?eastern|north-?western|south-?eastern|south-?western)\b", re.IGNORECASE)
+_DIRECTIONAL = re.compile(
+    r"^(?:north|south|east|west|central|northern|southern|eastern|western|"
+    r"north-?eastern|north-?western|south-?eastern|south-?western)\b",
+    re.IGNORECASE,
+)
 
 
 _REGION_MENTION = re.compile(
@@ -191,7 +192,11 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     if admin1 and code is None:
         # Not a region of this country: a town (or a district) given as admin1.
         town, town_hit = admin1, idx.match_place(admin1, None)
-        admin1 = exact_region(town_hit, town) or region_of(location) or region_named_in(idx, _sentences_naming(text, location or town))
+        admin1 = (
+            exact_region(town_hit, town)
+            or region_of(location)
+            or region_named_in(idx, _sentences_naming(text, location or town))
+        )
         if location is None and town_hit is not None:
             location = town
     elif admin1 is None:
@@ -227,28 +232,44 @@ def _is_generic(actor: Actor) -> bool:
 # ("air strike" for a roadside bomb, "attack" for shelling or a lynching);
 # these words in the incident's own sentence settle the code.
 _EXPLOSION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (code, re.compile(pattern, re.IGNORECASE)) for code, pattern in (
-        ("explosion_suicide_bomb", r"\bsuicide[- ](?:bomb\w*|attack\w*|car bomb\w*|vest)|\bblew (?:himself|herself|themselves) up"),
-        ("explosion_remote_explosive_landmine_ied",
-         r"\b(?:roadside (?:bomb|blast|explosion)s?|improvised explosive|IEDs?|land ?mines?|car bombs?|explosive devices?|"
-         r"bombs? (?:exploded|went off|blast)|planted (?:a |an )?(?:bomb|explosive))"),
+    (code, re.compile(pattern, re.IGNORECASE))
+    for code, pattern in (
+        (
+            "explosion_suicide_bomb",
+            r"\bsuicide[- ](?:bomb\w*|attack\w*|car bomb\w*|vest)|\bblew (?:himself|herself|themselves) up",
+        ),
+        (
+            "explosion_remote_explosive_landmine_ied",
+            r"\b(?:roadside (?:bomb|blast|explosion)s?|improvised explosive|IEDs?|land ?mines?|car bombs?|explosive devices?|"
+            r"bombs? (?:exploded|went off|blast)|planted (?:a |an )?(?:bomb|explosive))",
+        ),
         ("explosion_grenade", r"\bgrenades?\b"),
-        ("explosion_air_or_drone_strike",
-         r"\b(?:air ?strikes?|air raids?|warplanes?|war planes?|jets?|drones?|helicopters?|barrel bombs?|aerial)\b"),
+        (
+            "explosion_air_or_drone_strike",
+            r"\b(?:air ?strikes?|air raids?|warplanes?|war planes?|jets?|drones?|helicopters?|barrel bombs?|aerial)\b",
+        ),
         ("explosion_shelling_artillery_missile", r"\b(?:shell(?:s|ed|ing)?|artillery|rockets?|missiles?|mortars?)\b"),
     )
 )
-_SEXUAL_WORDS = re.compile(r"\b(?:rap(?:e|ed|es|ing)|sexual(?:ly)? (?:violence|assault\w*|abuse\w*|violated))\b", re.IGNORECASE)
-_ABDUCTION_WORDS = re.compile(r"\b(?:abduct\w*|kidnap\w*|taken hostage|held hostage|forcibly disappeared)\b", re.IGNORECASE)
+_SEXUAL_WORDS = re.compile(
+    r"\b(?:rap(?:e|ed|es|ing)|sexual(?:ly)? (?:violence|assault\w*|abuse\w*|violated))\b", re.IGNORECASE
+)
+_ABDUCTION_WORDS = re.compile(
+    r"\b(?:abduct\w*|kidnap\w*|taken hostage|held hostage|forcibly disappeared)\b", re.IGNORECASE
+)
 _MOB_WORDS = re.compile(r"\b(?:mobs?|lynch\w*)\b", re.IGNORECASE)
 _CLASH_WORDS = re.compile(
     r"\b(?:clash(?:es|ed)?|fighting|fought|gun ?battles?|firefights?|skirmish\w*|exchanged? fire|"
-    r"attacked (?:\w+ ){0,2}positions)\b", re.IGNORECASE)
+    r"attacked (?:\w+ ){0,2}positions)\b",
+    re.IGNORECASE,
+)
 # Armed men as the ones who died or fought: a sentence about them, with nothing
 # fired from afar and no civilian in it, tells a battle.
 _FIGHTERS = re.compile(
     r"\b(?:fighters|combatants|soldiers|troops|forces|rebels|jihadists|militants|insurgents|gunmen|loyalists|"
-    r"servicemen|policemen|police officers)\b", re.IGNORECASE)
+    r"servicemen|policemen|police officers)\b",
+    re.IGNORECASE,
+)
 _PROTEST_WORDS = re.compile(r"\b(?:protest\w*|demonstrat(?:ors?|ions?|ed|ing)|rall(?:y|ies))\b", re.IGNORECASE)
 
 
@@ -258,8 +279,11 @@ def _is_state(actor: Actor | None) -> bool:
 
 def _is_armed(actor: Actor | None) -> bool:
     return actor is not None and actor.actor_type in (
-        ActorType.STATE_FORCES, ActorType.EXTERNAL_FORCES, ActorType.REBEL_GROUP,
-        ActorType.POLITICAL_MILITIA, ActorType.IDENTITY_MILITIA,
+        ActorType.STATE_FORCES,
+        ActorType.EXTERNAL_FORCES,
+        ActorType.REBEL_GROUP,
+        ActorType.POLITICAL_MILITIA,
+        ActorType.IDENTITY_MILITIA,
     )
 
 
@@ -271,7 +295,9 @@ def actors_for(etype: str, sub: str, actor1: Actor, actor2: Actor | None) -> tup
         protesters = Actor(name="Protesters", actor_type=ActorType.PROTESTERS)
         return protesters, (state if sub != "Peaceful protest" else None)
     if sub == "Mob violence" and not _is_state(actor1):
-        return Actor(name="Rioters", actor_type=ActorType.RIOTERS), Actor(name="Civilians", actor_type=ActorType.CIVILIANS)
+        return Actor(name="Rioters", actor_type=ActorType.RIOTERS), Actor(
+            name="Civilians", actor_type=ActorType.CIVILIANS
+        )
     return actor1, actor2
 
 
@@ -281,9 +307,12 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
     protest_said = bool(_PROTEST_WORDS.search(sentence))
     # Protesters met by force: with excessive force when some died.
     protest_code = "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
-    if _SEXUAL_WORDS.search(sentence) and code != "violence_against_civilians_sexual_violence" and (
-        fatalities == 0 or family not in ("explosion", "battle")
-    ) and not (family == "protest" and protest_said):  # a march against rape is a protest
+    if (
+        _SEXUAL_WORDS.search(sentence)
+        and code != "violence_against_civilians_sexual_violence"
+        and (fatalities == 0 or family not in ("explosion", "battle"))
+        and not (family == "protest" and protest_said)
+    ):  # a march against rape is a protest
         return "violence_against_civilians_sexual_violence"
     if _ABDUCTION_WORDS.search(sentence) and fatalities == 0 and family != "explosion":
         return "violence_against_civilians_abduction"

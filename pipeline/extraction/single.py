@@ -1,40 +1,13 @@
-"""Split from pipeline.extract.
-"""
+"""Split from pipeline.extract."""
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar
-import instructor
-import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from instructor.core.hooks import Hooks
-from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
-from schemas import ArticleEvents, ConflictEvent
-from pipeline.extraction import cache as response_cache
-from pipeline.backends.base import Backend
-from pipeline.backends.redact import redact
+
+from pipeline.extraction.caller import ModelCaller
 from pipeline.ingest import Article
 from pipeline.prompts import Prompt
-from pipeline.store.rows import utcnow
-from pipeline.extraction.caller import ModelCaller
-
+from schemas import ArticleEvents, ConflictEvent
 
 
 def weekday_line(published: date) -> str:

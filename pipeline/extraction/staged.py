@@ -28,23 +28,55 @@ article next and the task last, so llama.cpp reuses the evaluated prefix.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Any
+
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from schemas import Actor, ConflictEvent
-from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
+
+from pipeline.extraction.answers import (
+    EVENT_CODES,
+    MAX_LISTED,
+    IncidentFill,
+    IncidentSlots,
+    complete_incidents,
+    incident_list_model,
+)
+from pipeline.extraction.normalise import (
+    _CLASH_WORDS,
+    _FIGHTERS,
+    _is_armed,
+    _is_generic,
+    actor_rules,
+    actors_for,
+    clean_place,
+    geo_precision_for,
+    normalise_actor,
+    reconcile_event,
+    settle_places,
+)
+from pipeline.extraction.text import (
+    _DEATH,
+    _HARM,
+    MAX_INCIDENT_TOLL,
+    MAX_SENTENCE_CHARS,
+    DateCue,
+    Sentence,
+    date_cue,
+    fatalities_from,
+    is_candidate,
+    locate,
+    looks_like_total,
+    numbers_in,
+    reference_day,
+    source_of,
+    split_sentences,
+    stated_toll,
+)
 from pipeline.ingest import Article
 from pipeline.prompts import Prompt
-from pipeline.extraction.text import DateCue, MAX_INCIDENT_TOLL, MAX_SENTENCE_CHARS, Sentence, _DEATH, _HARM, date_cue, fatalities_from, is_candidate, locate, looks_like_total, numbers_in, reference_day, source_of, split_sentences, stated_toll
-from pipeline.extraction.answers import EVENT_CODES, IncidentFill, IncidentSlots, MAX_LISTED, complete_incidents, incident_list_model
-from pipeline.extraction.normalise import _CLASH_WORDS, _FIGHTERS, _is_armed, _is_generic, actor_rules, actors_for, clean_place, geo_precision_for, normalise_actor, reconcile_event, settle_places
-
+from schemas import Actor, ConflictEvent
 
 
 @dataclass
@@ -90,8 +122,10 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
             etype, sub = "Violence against civilians", "Attack"
         else:
             actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
-    if (etype, sub) == ("Violence against civilians", "Attack") and not civilians_said and (
-        _FIGHTERS.search(cited_text) or _CLASH_WORDS.search(cited_text)
+    if (
+        (etype, sub) == ("Violence against civilians", "Attack")
+        and not civilians_said
+        and (_FIGHTERS.search(cited_text) or _CLASH_WORDS.search(cited_text))
     ):
         # "eight rebels were killed trying to sneak through frontlines", "25 pro-regime
         # forces were killed in the clashes": fighters died, not civilians.
@@ -206,7 +240,11 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
             grouped[-1] = _merge(grouped[-1], draft)
             continue
         for i, kept in enumerate(grouped[:-1]):
-            if _compatible(kept, draft) and kept.actors & draft.actors and (kept.location or "") == (draft.location or ""):
+            if (
+                _compatible(kept, draft)
+                and kept.actors & draft.actors
+                and (kept.location or "") == (draft.location or "")
+            ):
                 grouped[i] = _merge(kept, draft)
                 break
         else:
@@ -228,14 +266,16 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
     """
     own = {s.number for s in draft.sentences}
     first = draft.sentences[0].number
-    for s in sentences[first: first + FOLLOWING_WINDOW + len(own)]:
+    for s in sentences[first : first + FOLLOWING_WINDOW + len(own)]:
         if s.number in own:
             continue
         if _NEW_INCIDENT.match(s.text):
             break
         # With no named place, only a lede (which summarises) borrows from the next violent sentence.
         same_place = (draft.location.lower() in s.text.lower()) if draft.location else (first <= 3 and is_candidate(s))
-        same_toll = bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
+        same_toll = (
+            bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
+        )
         if same_place or same_toll:
             cue = date_cue(s.text, ref)
             if cue:
@@ -243,8 +283,9 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
     return None
 
 
-def event_from(draft: Draft, article: Article, ref: date, inherited: DateCue | None,
-               sentences: list[Sentence]) -> tuple[ConflictEvent, DateCue]:
+def event_from(
+    draft: Draft, article: Article, ref: date, inherited: DateCue | None, sentences: list[Sentence]
+) -> tuple[ConflictEvent, DateCue]:
     cue = draft.cue or following_cue(draft, sentences, ref) or inherited
     if cue is None:
         # Nothing in the incident itself: the closest earlier sentence with a date word.
@@ -291,6 +332,8 @@ def article_block(article: Article, sentences: list[Sentence]) -> str:
     lines = [f"Published: {article.published.isoformat()} ({article.published.strftime('%A')})", ""]
     lines += [s.text for s in sentences]
     return "\n".join(lines)
+
+
 MAX_SWEEP = 3
 
 
@@ -322,8 +365,16 @@ def staged_messages(prompt: Prompt, block: str, last: str) -> list[dict[str, str
     ]
 
 
-def sweep(article: Article, prompt: Prompt, caller: Any, sentences: list[Sentence], block: str, cited: set[int],
-          ref: date, known_tolls: set[int]) -> list[Draft]:
+def sweep(
+    article: Article,
+    prompt: Prompt,
+    caller: Any,
+    sentences: list[Sentence],
+    block: str,
+    cited: set[int],
+    ref: date,
+    known_tolls: set[int],
+) -> list[Draft]:
     """One small fill call per harm sentence the list left out (same cached prefix, new last line).
 
     A swept sentence becomes an incident only with a toll the sentence really
@@ -390,7 +441,9 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
             drafts.append(draft)
     if prompt.has_section("fill"):
         cited = {d.sentences[0].number for d in drafts}
-        drafts += sweep(article, prompt, caller, sentences, block, cited, ref, {d.fatalities for d in drafts if d.fatalities})
+        drafts += sweep(
+            article, prompt, caller, sentences, block, cited, ref, {d.fatalities for d in drafts if d.fatalities}
+        )
     drafts.sort(key=lambda d: d.sentences[0].number)
 
     events: list[ConflictEvent] = []

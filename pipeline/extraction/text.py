@@ -1,21 +1,10 @@
-"""Split from pipeline.strategies.
-"""
+"""Split from pipeline.strategies."""
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, Literal
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from schemas import Actor, ConflictEvent
-from schemas.taxonomy import SUB_EVENT_TYPES, ActorType
-from pipeline.ingest import Article
-from pipeline.prompts import Prompt
 
 MAX_SENTENCE_CHARS = 400
 
@@ -32,7 +21,9 @@ class Sentence:
     text: str
 
 
-_ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sgt|Capt|St|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|U\.S|U\.N|Gov|Rep|Sen)\.$")
+_ABBREVIATIONS = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sgt|Capt|St|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|U\.S|U\.N|Gov|Rep|Sen)\.$"
+)
 _BOUNDARY = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 
 
@@ -89,9 +80,18 @@ MONTHS = {
     m: i
     for i, names in enumerate(
         [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
         ],
         start=1,
     )
@@ -99,7 +99,9 @@ MONTHS = {
 }
 _WD = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
-_REPORTING = r"(said|says|say|told|reported|reports|announced|confirmed|added|stated|claimed|according to [\w\s'-]{0,40})"
+_REPORTING = (
+    r"(said|says|say|told|reported|reports|announced|confirmed|added|stated|claimed|according to [\w\s'-]{0,40})"
+)
 
 
 @dataclass
@@ -201,11 +203,40 @@ def date_cue(text: str, ref: date) -> DateCue | None:
 
 
 _NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-    "hundred": 100, "dozens": 12, "dozen": 12, "tens": 10, "scores": 20,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "dozens": 12,
+    "dozen": 12,
+    "tens": 10,
+    "scores": 20,
 }
 # "wounded five others", "injured four other people": the number counts the wounded.
 _WOUNDED_BEFORE = re.compile(
@@ -267,8 +298,18 @@ def fatalities_from(killed: list[int], text: str) -> int:
 
 _NUM = r"(\d{1,3}(?:,\d{3})*|\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|dozens)"
 _STATED_TOLL = (
-    re.compile(r"\b(?:killed|killing|kills|killed off)\s+(?:at least |more than |over |about |some |nearly |around )?" + _NUM + r"\b", re.IGNORECASE),
-    re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,3}?(?:were|was|have been|had been|are|got)\s+(?:\w+\s+)?(?:killed|shot dead|slain|dead)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(?:killed|killing|kills|killed off)\s+(?:at least |more than |over |about |some |nearly |around )?"
+        + _NUM
+        + r"\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b"
+        + _NUM
+        + r"\s+(?:[\w-]+\s+){0,3}?(?:were|was|have been|had been|are|got)\s+(?:\w+\s+)?(?:killed|shot dead|slain|dead)\b",
+        re.IGNORECASE,
+    ),
     re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,2}?(?:dead|killed)\b", re.IGNORECASE),
 )
 

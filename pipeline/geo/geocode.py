@@ -1,29 +1,23 @@
-"""Split from pipeline.geocode.
-"""
+"""Split from pipeline.geocode."""
 
 from __future__ import annotations
 
-import csv
-import math
-import re
 import sys
-import threading
-import unicodedata
-from dataclasses import asdict, dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Iterable
-from rapidfuzz import fuzz, process
-from unidecode import unidecode
-from pipeline.geo.gazetteer import ADMIN1_TABLE, NOT_FOUND, GeoResult, _countries, _index, build_admin1_table, country_code
+from typing import Any
+
+from pipeline.geo.gazetteer import (
+    ADMIN1_TABLE,
+    GeoResult,
+    _countries,
+    _index,
+    build_admin1_table,
+    country_code,
+)
 from pipeline.geo.names import _plain
-
-
 
 # --------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------
-
 
 
 def geocode(country: str | None, admin1: str | None, location: str | None) -> GeoResult:
@@ -48,8 +42,13 @@ def geocode(country: str | None, admin1: str | None, location: str | None) -> Ge
         c = idx.admin1_centroid(a1_code)
         if c is not None:
             return GeoResult(
-                round(c[0], 5), round(c[1], 5), 3, "admin1_centroid", round(0.3 * a1_conf, 3),
-                matched_name=idx.admin1_names.get(a1_code), country_code=cc,
+                round(c[0], 5),
+                round(c[1], 5),
+                3,
+                "admin1_centroid",
+                round(0.3 * a1_conf, 3),
+                matched_name=idx.admin1_names.get(a1_code),
+                country_code=cc,
                 admin1=idx.admin1_names.get(a1_code),
             )
     if admin1 and admin1.strip() and a1_code is None:
@@ -58,14 +57,25 @@ def geocode(country: str | None, admin1: str | None, location: str | None) -> Ge
         hit = idx.match_place(admin1, None)
         if hit is not None and hit.method == "exact":
             return GeoResult(
-                hit.latitude, hit.longitude, 3, "admin1_centroid", round(0.3 * hit.confidence, 3),
-                matched_name=hit.matched_name, geonameid=hit.geonameid, country_code=cc,
+                hit.latitude,
+                hit.longitude,
+                3,
+                "admin1_centroid",
+                round(0.3 * hit.confidence, 3),
+                matched_name=hit.matched_name,
+                geonameid=hit.geonameid,
+                country_code=cc,
                 admin1=hit.admin1,
             )
     if idx.centroid is not None:
         return GeoResult(
-            round(idx.centroid[0], 5), round(idx.centroid[1], 5), 3, "country_centroid", 0.1,
-            matched_name=_countries()[cc]["name"], country_code=cc,
+            round(idx.centroid[0], 5),
+            round(idx.centroid[1], 5),
+            3,
+            "country_centroid",
+            0.1,
+            matched_name=_countries()[cc]["name"],
+            country_code=cc,
         )
     return GeoResult(None, None, None, "none", 0.0, country_code=cc)
 

@@ -1,23 +1,15 @@
-"""Split from pipeline.geocode.
-"""
+"""Split from pipeline.geocode."""
 
 from __future__ import annotations
 
-import csv
-import math
 import re
-import sys
-import threading
 import unicodedata
-from dataclasses import asdict, dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Iterable
-from rapidfuzz import fuzz, process
+from collections.abc import Iterable
+from typing import Any
+
 from unidecode import unidecode
 
 _PHRASE_RE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
-
 
 
 # --------------------------------------------------------------------------
@@ -25,9 +17,7 @@ _PHRASE_RE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 # --------------------------------------------------------------------------
 
 # Arabic (and a few Romance) article tokens, dropped when they stand alone.
-ARTICLES = frozenset(
-    "al el an ash ar as ad at az adh ath dh ez es ed er en et ech ul il l".split()
-)
+ARTICLES = frozenset("al el an ash ar as ad at az adh ath dh ez es ed er en et ech ul il l".split())
 
 # Variant spellings of generic toponym words, made one.
 TOKEN_CANON = {
@@ -50,26 +40,108 @@ TOKEN_CANON = {
 # Generic words that say what kind of place it is, not which; dropped in a
 # second try. Multi-word phrases first.
 GENERIC_PHRASES = [
-    "military airport", "military air base", "military airbase", "military base", "air base",
-    "airbase", "airport", "airfield", "air field", "army base", "base", "trading centre",
-    "trading center", "local government area", "sub county", "subcounty", "sub district",
-    "subdistrict", "countryside", "outskirts", "suburbs", "suburb", "environs", "vicinity",
-    "village", "villages", "town", "township", "city", "district", "area", "region", "province",
-    "governorate", "county", "municipality", "commune", "neighbourhood", "neighborhood",
-    "quarter", "square", "camp", "checkpoint", "frontline", "front line", "rural", "lga",
-    "of", "the", "near", "in", "around",
+    "military airport",
+    "military air base",
+    "military airbase",
+    "military base",
+    "air base",
+    "airbase",
+    "airport",
+    "airfield",
+    "air field",
+    "army base",
+    "base",
+    "trading centre",
+    "trading center",
+    "local government area",
+    "sub county",
+    "subcounty",
+    "sub district",
+    "subdistrict",
+    "countryside",
+    "outskirts",
+    "suburbs",
+    "suburb",
+    "environs",
+    "vicinity",
+    "village",
+    "villages",
+    "town",
+    "township",
+    "city",
+    "district",
+    "area",
+    "region",
+    "province",
+    "governorate",
+    "county",
+    "municipality",
+    "commune",
+    "neighbourhood",
+    "neighborhood",
+    "quarter",
+    "square",
+    "camp",
+    "checkpoint",
+    "frontline",
+    "front line",
+    "rural",
+    "lga",
+    "of",
+    "the",
+    "near",
+    "in",
+    "around",
 ]
 COMPASS_WORDS = [
-    "north", "south", "east", "west", "northern", "southern", "eastern", "western",
-    "northeast", "northwest", "southeast", "southwest", "north east", "north west",
-    "south east", "south west", "northeastern", "northwestern", "southeastern", "southwestern",
-    "central", "upper", "lower",
+    "north",
+    "south",
+    "east",
+    "west",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+    "north east",
+    "north west",
+    "south east",
+    "south west",
+    "northeastern",
+    "northwestern",
+    "southeastern",
+    "southwestern",
+    "central",
+    "upper",
+    "lower",
 ]
 # Admin1 names: words of the kind of unit, dropped before matching.
 ADMIN1_GENERIC = [
-    "governorate", "province", "provincia", "region", "regional state", "state", "oblast",
-    "county", "department", "departement", "district", "prefecture", "division", "muhafazat",
-    "muhafazah", "wilayat", "vilayet", "city of", "capital territory", "territory", "of", "the",
+    "governorate",
+    "province",
+    "provincia",
+    "region",
+    "regional state",
+    "state",
+    "oblast",
+    "county",
+    "department",
+    "departement",
+    "district",
+    "prefecture",
+    "division",
+    "muhafazat",
+    "muhafazah",
+    "wilayat",
+    "vilayet",
+    "city of",
+    "capital territory",
+    "territory",
+    "of",
+    "the",
 ]
 
 

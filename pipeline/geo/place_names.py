@@ -1,26 +1,16 @@
-"""Split from pipeline.evaluate.
-"""
+"""Split from pipeline.evaluate."""
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
 from functools import lru_cache
-from itertools import product
-from pathlib import Path
-from typing import Any, Iterable
-import numpy as np
+from typing import Any
+
 from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
 from unidecode import unidecode
-from schemas.grounding import normalise_for_match
 
 FUZZY_THRESHOLD = 85  # rapidfuzz ratio at or above which two place spellings are the same place
-
 
 
 # --------------------------------------------------------------------------- names
@@ -48,9 +38,28 @@ _ARTICLE_TOKENS = {"al", "el"}
 _TOKEN_SYNONYMS = {"tell": "tal", "tall": "tal", "tel": "tal", "sud": "south", "nord": "north"}
 # Generic administrative / descriptive words that do not change which place is meant.
 _GENERIC_PLACE_TOKENS = {
-    "province", "governorate", "governorat", "muhafazat", "region", "oblast", "krai", "state",
-    "district", "municipality", "city", "of", "town", "village", "county", "prefecture",
-    "department", "trading", "centre", "center", "commune", "territory",
+    "province",
+    "governorate",
+    "governorat",
+    "muhafazat",
+    "region",
+    "oblast",
+    "krai",
+    "state",
+    "district",
+    "municipality",
+    "city",
+    "of",
+    "town",
+    "village",
+    "county",
+    "prefecture",
+    "department",
+    "trading",
+    "centre",
+    "center",
+    "commune",
+    "territory",
 }
 # Vowel digraphs written differently for the same sound (applied before doubled letters collapse).
 _DIGRAPHS = (("ee", "i"), ("oo", "u"), ("ou", "u"), ("ei", "ay"), ("ai", "ay"), ("ey", "ay"))
@@ -61,9 +70,26 @@ _VOWELS_RE = re.compile(r"[aeiouy]")
 # ("North Kivu" / "South Kivu", "East Ghouta" / "West Ghouta"): names whose sets of
 # these words differ are never equivalent.
 _QUALIFIER_TOKENS = {
-    "north", "south", "east", "west", "northern", "southern", "eastern", "western",
-    "northeast", "northwest", "southeast", "southwest", "upper", "lower", "middle", "central",
-    "new", "old", "greater", "little",
+    "north",
+    "south",
+    "east",
+    "west",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+    "upper",
+    "lower",
+    "middle",
+    "central",
+    "new",
+    "old",
+    "greater",
+    "little",
 }
 
 

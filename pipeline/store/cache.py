@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import hashlib
-import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from openai.types.chat import ChatCompletion
-from pipeline.backends.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 
-
-def load_snapshot(con: duckdb.DuckDBPyConnection, model: str, article_ids: Iterable[str] | None = None) -> dict[str, str]:
+def load_snapshot(
+    con: duckdb.DuckDBPyConnection, model: str, article_ids: Iterable[str] | None = None
+) -> dict[str, str]:
     """Entries of one model (backend label), optionally only for some articles: key -> completion JSON."""
     if article_ids is None:
         rows = con.execute("SELECT cache_key, completion FROM llm_cache WHERE model = ?", [model]).fetchall()

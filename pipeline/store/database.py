@@ -11,18 +11,16 @@ row-by-row executemany is two orders of magnitude slower.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
 import duckdb
-import pyarrow as pa
-from pipeline.store.migrations import apply_migrations
+
 from pipeline.errors import DatabaseError, DatabaseLocked, UnknownRun
 from pipeline.store.cache import load_snapshot, write_entries
-from pipeline.store.rows import ArticleWrite, same_keys, insert_rows, row_to_record, utcnow
-
+from pipeline.store.migrations import apply_migrations
+from pipeline.store.rows import ArticleWrite, insert_rows, row_to_record, same_keys, utcnow
 
 DEFAULT_DB = "conflict_events.duckdb"
 

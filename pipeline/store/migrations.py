@@ -8,8 +8,8 @@ or reorder one that has shipped.
 from __future__ import annotations
 
 from collections.abc import Callable
-import duckdb
 
+import duckdb
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 

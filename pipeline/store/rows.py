@@ -1,19 +1,15 @@
-"""Split from pipeline.store.
-"""
+"""Split from pipeline.store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
+
 import duckdb
 import pyarrow as pa
-from pipeline.store.migrations import apply_migrations
-
 
 
 def utcnow() -> datetime:
@@ -74,8 +70,15 @@ RECORD_FIELDS = [
 ]
 
 
-def event_to_row(record: dict[str, Any], *, event_id: str, run_id: str, article_id: str, index: int,
-                 offsets: list[tuple[int, int] | None]) -> dict[str, Any]:
+def event_to_row(
+    record: dict[str, Any],
+    *,
+    event_id: str,
+    run_id: str,
+    article_id: str,
+    index: int,
+    offsets: list[tuple[int, int] | None],
+) -> dict[str, Any]:
     """Flatten a codebook record (actors as objects) into an `events` row."""
     a1 = record.get("actor1") or {}
     a2 = record.get("actor2") or {}
@@ -120,9 +123,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
         if name == "actor1":
             out[name] = {"name": row.get("actor1"), "actor_type": row.get("actor1_type")}
         elif name == "actor2":
-            out[name] = (
-                {"name": row.get("actor2"), "actor_type": row.get("actor2_type")} if row.get("actor2") else None
-            )
+            out[name] = {"name": row.get("actor2"), "actor_type": row.get("actor2_type")} if row.get("actor2") else None
         elif name in ("event_date", "event_end_date"):
             value = row.get(name)
             out[name] = value.isoformat() if value is not None else None
@@ -130,9 +131,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
             out[name] = list(row.get(name) or [])
         else:
             out[name] = row.get(name)
-    out["evidence_offsets"] = [
-        [s, e] for s, e in zip(row.get("evidence_start") or [], row.get("evidence_end") or [])
-    ]
+    out["evidence_offsets"] = [[s, e] for s, e in zip(row.get("evidence_start") or [], row.get("evidence_end") or [])]
     out["geo_method"] = row.get("geo_method")
     out["article"] = row.get("article")
     out["article_id"] = row.get("article_id")

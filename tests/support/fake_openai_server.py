@@ -45,6 +45,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # many clients connect at once with --jobs
@@ -197,8 +198,11 @@ class FakeOpenAIServer:
                 "role": "assistant",
                 "content": None,
                 "tool_calls": [
-                    {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function",
-                     "function": {"name": name, "arguments": text}}
+                    {
+                        "id": f"call_{uuid.uuid4().hex[:8]}",
+                        "type": "function",
+                        "function": {"name": name, "arguments": text},
+                    }
                 ],
             }
             finish = "tool_calls"
@@ -238,7 +242,9 @@ class FakeOpenAIServer:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
-                    self._send(200, {"object": "list", "data": [{"id": server.model, "object": "model", "owned_by": "fake"}]})
+                    self._send(
+                        200, {"object": "list", "data": [{"id": server.model, "object": "model", "owned_by": "fake"}]}
+                    )
                 elif self.path.rstrip("/") == "/_stats":
                     with server._lock:
                         self._send(200, dict(server.stats))
@@ -265,13 +271,29 @@ class FakeOpenAIServer:
                 if server.latency:
                     time.sleep(server.latency)
                 if kind == "429":
-                    self._send(429, {"error": {"message": "Rate limit reached (fake)", "type": "rate_limit_exceeded",
-                                               "code": "rate_limit_exceeded"}},
-                               {"Retry-After": f"{server.retry_after:g}"})
+                    self._send(
+                        429,
+                        {
+                            "error": {
+                                "message": "Rate limit reached (fake)",
+                                "type": "rate_limit_exceeded",
+                                "code": "rate_limit_exceeded",
+                            }
+                        },
+                        {"Retry-After": f"{server.retry_after:g}"},
+                    )
                     return
                 if kind == "echo_auth":
-                    self._send(401, {"error": {"message": f"Incorrect API key: {self.headers.get('Authorization')}",
-                                               "type": "invalid_request_error", "code": "invalid_api_key"}})
+                    self._send(
+                        401,
+                        {
+                            "error": {
+                                "message": f"Incorrect API key: {self.headers.get('Authorization')}",
+                                "type": "invalid_request_error",
+                                "code": "invalid_api_key",
+                            }
+                        },
+                    )
                     return
                 if kind == "500":
                     self._send(500, {"error": {"message": "The server had an error (fake)", "type": "server_error"}})
@@ -335,8 +357,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=float, default=1.0)
     args = parser.parse_args(argv)
     kinds = [k for k in re.split(r"[,\s]+", args.kinds) if k]
-    server = FakeOpenAIServer(latency=args.latency, failure_rate=args.failure_rate, failure_kinds=kinds,
-                              seed=args.seed, retry_after=args.retry_after, port=args.port)
+    server = FakeOpenAIServer(
+        latency=args.latency,
+        failure_rate=args.failure_rate,
+        failure_kinds=kinds,
+        seed=args.seed,
+        retry_after=args.retry_after,
+        port=args.port,
+    )
     print(f"LISTENING {server.url}", flush=True)
     try:
         server._httpd.serve_forever(poll_interval=0.1)

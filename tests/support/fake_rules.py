@@ -12,7 +12,6 @@ import json
 import re
 from typing import Any
 
-
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _NUMBER = re.compile(r"\b(\d{1,5})\b")
 
@@ -102,9 +101,13 @@ def _fake_slots(sentence: str) -> dict[str, Any]:
     else:
         event, a2 = "violence_against_civilians_attack", "Civilians"
     return {
-        "event": event, "actor1": "regime forces",
-        "actor2": a2, "country": "Syria", "admin1": None,
-        "location": None, "killed": [int(n) for n in re.findall(r"\b(\d{1,3})\b", sentence)][:2],
+        "event": event,
+        "actor1": "regime forces",
+        "actor2": a2,
+        "country": "Syria",
+        "admin1": None,
+        "location": None,
+        "killed": [int(n) for n in re.findall(r"\b(\d{1,3})\b", sentence)][:2],
     }
 
 

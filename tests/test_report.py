@@ -238,3 +238,13 @@ def test_renderers_tolerate_a_run_missing_an_article(renderer):
     cols[1]["score"]["articles"].pop("b.txt")
     out = renderer(cols)
     assert "b.txt" in out
+
+
+@pytest.mark.parametrize("renderer", [render_html, render_markdown])
+def test_a_nan_statistic_shows_as_a_dash_not_nan(renderer):
+    cols, _, _ = _columns()
+    col = dict(cols[0])
+    col["stats"] = {**col["stats"], "seconds_per_article": float("nan"), "first_try_valid_rate": float("nan")}
+    out = renderer([col])
+    assert not re.search(r"\bnan\b", out, re.IGNORECASE)
+    assert "\u2013" in out

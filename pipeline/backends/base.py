@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,8 @@ from typing import Any
 
 import instructor
 from openai.types.chat import ChatCompletion
+
+from pipeline.backends.redact import redact
 
 
 @dataclass
@@ -72,3 +75,11 @@ def schema_from_request(kwargs: dict[str, Any]) -> dict[str, Any] | None:
     if tools:
         return tools[0]["function"]["parameters"]
     return None
+
+
+def request_for_log(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The request as `llm_calls.request` stores it: messages and settings, never credentials or the schema."""
+    keep = {k: v for k, v in kwargs.items() if k not in ("response_format", "tools", "tool_choice", "extra_headers")}
+    if "response_format" in kwargs or "tools" in kwargs:
+        keep["schema"] = "response_model"  # the schema is stored once per run, not per call
+    return json.loads(redact(json.dumps(keep, default=str)))

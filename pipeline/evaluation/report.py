@@ -236,15 +236,6 @@ def _fmt(kind: str, v: Any) -> str:
     return DASH if v in (None, "") else str(v)
 
 
-def _as_float(v: Any) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
 def _best_index(values: list[Any], better: str | None) -> set[int]:
     nums = [(_as_float(v), k) for k, v in enumerate(values)]
     nums = [(v, k) for v, k in nums if v is not None]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -26,7 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from pipeline.backends.base import Backend
+from pipeline.backends.base import Backend, request_for_log
 from pipeline.backends.redact import redact
 from pipeline.extraction import cache as response_cache
 from pipeline.store.rows import utcnow
@@ -150,7 +149,7 @@ class CallLog:
             "attempt": self._attempt,
             "started_at": utcnow(),
             "model": self.backend.model,
-            "request": _request_for_log(kwargs),
+            "request": request_for_log(kwargs),
             "outcome": "ok",
         }
         # The response cache (pipeline/cache.py) is on when the runner made a session current.
@@ -209,14 +208,6 @@ class CallLog:
     def first_try_valid(self) -> bool:
         """True when no request of this article needed a re-ask."""
         return not self._parse_errors and not any(r["outcome"] in ("validation_error", "truncated") for r in self.rows)
-
-
-def _request_for_log(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The request as stored: messages and settings, never credentials."""
-    keep = {k: v for k, v in kwargs.items() if k not in ("response_format", "tools", "tool_choice", "extra_headers")}
-    if "response_format" in kwargs or "tools" in kwargs:
-        keep["schema"] = "response_model"  # the schema is stored once per run, not per call
-    return json.loads(redact(json.dumps(keep, default=str)))
 
 
 def _response_text(completion: ChatCompletion) -> str:

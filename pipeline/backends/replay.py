@@ -1,0 +1,65 @@
+"""replay: answer every request with the response a logged run gave to the same request.
+
+No model is loaded or called. Each `llm_calls` row keeps the request as sent
+(`request_for_log`) and the raw response, so re-running the extraction code over
+a run's articles with this backend reproduces that run exactly, unless the code
+now asks something it did not ask then. That makes two checks cheap:
+
+- a behaviour-neutral change (a refactoring) must give identical events;
+- an ablation (a code rule switched off) changes only what the code does with
+  the same answers.
+
+A request the run never made raises `ReplayMiss`, so the article fails with a
+reason naming it instead of silently getting another answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import instructor
+from openai.types.chat import ChatCompletion
+
+from pipeline.backends.base import Backend, completion_from_text, request_for_log
+from pipeline.errors import BackendError
+
+
+class ReplayMiss(RuntimeError):
+    """The code asked something the replayed run never asked."""
+
+
+def replay_key(request: Mapping[str, Any]) -> str:
+    """A stable key for one logged request (the dict `request_for_log` returns)."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def make_replay_backend(model: str | None, **options: Any) -> Backend:
+    """Options: `answers` (replay_key -> raw response text, from `pipeline.store.replay.logged_answers`),
+    `model_id` (the replayed run's model id, recorded as this backend's model), `mode` (its instructor mode)."""
+    answers: Mapping[str, str] | None = options.get("answers")
+    if answers is None:
+        raise BackendError("the replay backend needs the logged answers of a run (see benchmarks/replay.py)")
+    model_id = str(options.get("model_id") or model or "replay")
+    stats = {"hits": 0, "misses": 0}
+
+    def create(**kwargs: Any) -> ChatCompletion:
+        key = replay_key(request_for_log(kwargs))
+        if key not in answers:
+            stats["misses"] += 1
+            last = str((kwargs.get("messages") or [{}])[-1].get("content", ""))[-160:]
+            raise ReplayMiss(f"no logged answer for this request (its last line: {last!r})")
+        stats["hits"] += 1
+        return completion_from_text(answers[key], model=model_id)
+
+    mode = options.get("mode") or instructor.Mode.JSON_SCHEMA
+    return Backend(
+        name="replay",
+        model=model_id,
+        mode=mode if isinstance(mode, instructor.Mode) else instructor.Mode(mode),
+        create=create,
+        parameters={"replayed_run": options.get("run_id"), "stats": stats},
+    )

@@ -1,0 +1,48 @@
+"""What a replay reads from a stored run: its logged answers, its articles and its events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.backends.replay import replay_key
+from pipeline.store.database import Store
+
+
+def logged_answers(store: Store, run_id: str) -> dict[str, str]:
+    """replay_key(request) -> raw response, for every call of the run that got a response."""
+    rows = store.con.execute(
+        "SELECT request, response FROM llm_calls WHERE run_id = ? AND response IS NOT NULL ORDER BY started_at",
+        [run_id],
+    ).fetchall()
+    answers: dict[str, str] = {}
+    for request, response in rows:
+        answers[replay_key(json.loads(request) if isinstance(request, str) else request)] = str(response)
+    return answers
+
+
+def run_info(store: Store, run_id: str) -> dict[str, Any]:
+    cur = store.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    return dict(zip(names, row, strict=True)) if row else {}
+
+
+def run_articles(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The articles a run extracted successfully, with their text and publication date."""
+    cur = store.con.execute(
+        """
+        SELECT a.article_id, ra.file_name, a.path, a.text, a.published, a.title, a.url, a.source, a.metadata
+        FROM run_articles ra JOIN articles a USING (article_id)
+        WHERE ra.run_id = ? AND ra.status = 'ok' ORDER BY ra.file_name
+        """,
+        [run_id],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def run_event_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
+    cur = store.con.execute("SELECT * FROM events WHERE run_id = ? ORDER BY article_id, event_index", [run_id])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

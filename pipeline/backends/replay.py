@@ -38,9 +38,9 @@ def replay_key(request: Mapping[str, Any]) -> str:
 
 
 def make_replay_backend(model: str | None, **options: Any) -> Backend:
-    """Options: `answers` (replay_key -> raw response text, from `pipeline.store.replay.logged_answers`),
+    """Options: `answers` (replay_key -> (raw response, finish reason), from `pipeline.store.replay.logged_answers`),
     `model_id` (the replayed run's model id, recorded as this backend's model), `mode` (its instructor mode)."""
-    answers: Mapping[str, str] | None = options.get("answers")
+    answers: Mapping[str, tuple[str, str]] | None = options.get("answers")
     if answers is None:
         raise BackendError("the replay backend needs the logged answers of a run (see benchmarks/replay.py)")
     model_id = str(options.get("model_id") or model or "replay")
@@ -53,7 +53,8 @@ def make_replay_backend(model: str | None, **options: Any) -> Backend:
             last = str((kwargs.get("messages") or [{}])[-1].get("content", ""))[-160:]
             raise ReplayMiss(f"no logged answer for this request (its last line: {last!r})")
         stats["hits"] += 1
-        return completion_from_text(answers[key], model=model_id)
+        text, finish_reason = answers[key]
+        return completion_from_text(text, model=model_id, finish_reason=finish_reason)
 
     mode = options.get("mode") or instructor.Mode.JSON_SCHEMA
     return Backend(

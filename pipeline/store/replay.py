@@ -9,15 +9,21 @@ from pipeline.backends.replay import replay_key
 from pipeline.store.database import Store
 
 
-def logged_answers(store: Store, run_id: str) -> dict[str, str]:
-    """replay_key(request) -> raw response, for every call of the run that got a response."""
+def logged_answers(store: Store, run_id: str) -> dict[str, tuple[str, str]]:
+    """replay_key(request) -> (raw response, finish reason), for every call of the run that got a response.
+
+    A call logged as `truncated` hit the token limit: it is replayed with finish
+    reason "length", so the code meets the same cut-off answer it met then.
+    """
     rows = store.con.execute(
-        "SELECT request, response FROM llm_calls WHERE run_id = ? AND response IS NOT NULL ORDER BY started_at",
+        "SELECT request, response, outcome FROM llm_calls WHERE run_id = ? AND response IS NOT NULL "
+        "ORDER BY started_at",
         [run_id],
     ).fetchall()
-    answers: dict[str, str] = {}
-    for request, response in rows:
-        answers[replay_key(json.loads(request) if isinstance(request, str) else request)] = str(response)
+    answers: dict[str, tuple[str, str]] = {}
+    for request, response, outcome in rows:
+        key = replay_key(json.loads(request) if isinstance(request, str) else request)
+        answers[key] = (str(response), "length" if outcome == "truncated" else "stop")
     return answers
 
 

@@ -20,6 +20,7 @@ Two ways to get a report column (one scored run):
 (model, prompt) pair; it stores the scores (``save_eval``: tables
 ``eval_runs`` / ``eval_articles``, one ``eval_id`` per call) and writes the
 Markdown and HTML reports (``write_report``) through ``pipeline.report``.
+Every query it needs is a function of ``pipeline.store.evals``.
 
 Column statistics (``column_stats``) come from the store, over the
 ``run_articles`` rows that supplied the column (for a stored run: all of its
@@ -54,8 +55,10 @@ from pipeline.evaluation.report import render_html, render_markdown
 from pipeline.evaluation.scoring import AliasTable, RunScore, score_run
 from pipeline.ingest import Article, ingest
 from pipeline.prompts import Prompt, load_prompt
+from pipeline.store import evals
 from pipeline.store.database import Store
-from pipeline.store.rows import insert_rows, row_to_record, utcnow
+from pipeline.store.evals import latest_extractions
+from pipeline.store.rows import utcnow
 
 __all__ = [
     "EvalError",
@@ -193,30 +196,6 @@ def _gold_name(name: str, gold: dict[str, dict]) -> str | None:
     return base if base in gold else None
 
 
-def _run_row(store: Store, run_id: str) -> dict[str, Any]:
-    cur = store.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
-    names = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    return dict(zip(names, row)) if row else {}
-
-
-def _events_of(store: Store, run_id: str, article_id: str) -> list[dict[str, Any]]:
-    cur = store.con.execute(
-        "SELECT * FROM events WHERE run_id = ? AND article_id = ? ORDER BY event_index", [run_id, article_id]
-    )
-    names = [d[0] for d in cur.description]
-    return [row_to_record(dict(zip(names, row))) for row in cur.fetchall()]
-
-
-def _texts(store: Store, article_ids: Sequence[str]) -> dict[str, str]:
-    if not article_ids:
-        return {}
-    rows = store.con.execute(
-        "SELECT article_id, text FROM articles WHERE list_contains(?, article_id)", [list(article_ids)]
-    ).fetchall()
-    return dict(rows)
-
-
 def column_stats(store: Store, rows: Sequence[tuple[str, str]], run_id: str | None) -> dict[str, Any]:
     """Reliability and cost of the ``run_articles`` rows ``(run_id, article_id)`` (see module docstring)."""
     stats: dict[str, Any] = {
@@ -230,45 +209,12 @@ def column_stats(store: Store, rows: Sequence[tuple[str, str]], run_id: str | No
         "cost_usd": None,
     }
     if run_id is not None:
-        cost = store.con.execute("SELECT cost_usd FROM runs WHERE run_id = ?", [run_id]).fetchone()
-        stats["cost_usd"] = cost[0] if cost else None
+        stats["cost_usd"] = evals.run_cost(store, run_id)
     rows = [(r, a) for r, a in rows if r and a]
     if not rows:
         return stats
-    params = [[r for r, _ in rows], [a for _, a in rows]]
-    src = "SELECT DISTINCT * FROM (SELECT unnest(?::VARCHAR[]) AS run_id, unnest(?::VARCHAR[]) AS article_id)"
-    art = store.con.execute(
-        f"""
-        WITH src AS ({src}),
-        ra AS (
-            SELECT ra.run_id, ra.article_id, ra.status, ra.seconds FROM run_articles ra JOIN src USING (run_id, article_id)
-            WHERE ra.status IN ('ok', 'failed')
-        ),
-        calls AS (
-            SELECT c.run_id, c.article_id,
-                   bool_or(c.outcome = 'validation_error') AS invalid, count(*) AS n
-            FROM llm_calls c JOIN src USING (run_id, article_id) GROUP BY ALL
-        )
-        SELECT
-            count(*) FILTER (WHERE ra.status = 'ok'),
-            count(*) FILTER (WHERE ra.status = 'failed'),
-            avg(ra.seconds) FILTER (WHERE ra.status = 'ok'),
-            count(*) FILTER (WHERE calls.n > 0),
-            count(*) FILTER (WHERE calls.n > 0 AND NOT calls.invalid)
-        FROM ra LEFT JOIN calls USING (run_id, article_id)
-        """,
-        params,
-    ).fetchone()
-    n_ok, n_failed, spa, n_asked, n_valid = art
-    calls = store.con.execute(
-        f"""
-        WITH src AS ({src})
-        SELECT count(*) FILTER (WHERE c.attempt > 1), coalesce(sum(c.prompt_tokens), 0),
-               coalesce(sum(c.completion_tokens), 0)
-        FROM llm_calls c JOIN src USING (run_id, article_id)
-        """,
-        params,
-    ).fetchone()
+    n_ok, n_failed, spa, n_asked, n_valid = evals.article_outcomes(store, rows)
+    calls = evals.call_totals(store, rows)
     stats.update(
         n_articles=int(n_ok or 0),
         n_failed=int(n_failed or 0),
@@ -282,7 +228,7 @@ def column_stats(store: Store, rows: Sequence[tuple[str, str]], run_id: str | No
 
 
 def _column_meta(store: Store, run_id: str) -> dict[str, Any]:
-    run = _run_row(store, run_id)
+    run = evals.run_row(store, run_id)
     return {
         "model": run.get("model"),
         "backend": run.get("backend"),
@@ -298,13 +244,7 @@ def score_stored_run(
     store: Store, run_id: str, gold: dict[str, dict], *, aliases: AliasTable | None = None
 ) -> EvalColumn:
     """Score the events of one stored run against ``gold`` (no model calls)."""
-    rows = store.con.execute(
-        """
-        SELECT ra.file_name, ra.article_id, ra.status FROM run_articles ra
-        WHERE ra.run_id = ? ORDER BY ra.finished_at
-        """,
-        [run_id],
-    ).fetchall()
+    rows = evals.run_articles(store, run_id)
     predictions: dict[str, list[dict]] = {}
     article_of: dict[str, str] = {}
     skipped: list[str] = []
@@ -315,19 +255,17 @@ def score_stored_run(
             unscored += status == "ok"
             continue
         if status == "ok" and article_id:
-            records = _events_of(store, run_id, article_id)
+            records = evals.article_events(store, run_id, article_id)
             for r in records:
                 r["article"] = name
             predictions[name] = records
             article_of[name] = article_id
         elif status == "skipped":
             skipped.append(name)
-    texts_by_id = _texts(store, list(article_of.values()))
+    texts_by_id = evals.article_texts(store, list(article_of.values()))
     texts = {name: texts_by_id[aid] for name, aid in article_of.items() if aid in texts_by_id}
     score = score_run(gold, predictions, texts, aliases=aliases)
-    stat_rows = store.con.execute(
-        "SELECT run_id, article_id FROM run_articles WHERE run_id = ? AND article_id IS NOT NULL", [run_id]
-    ).fetchall()
+    stat_rows = evals.run_article_keys(store, run_id)
     column = EvalColumn(
         run_id=run_id,
         score=score,
@@ -393,25 +331,6 @@ def _staged(selected: Sequence[Article], gold: dict[str, dict]) -> Iterator[Path
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def latest_extractions(
-    store: Store, model: str, prompt_hash: str, article_ids: Sequence[str], run_id: str | None = None
-) -> dict[str, str]:
-    """article_id -> run_id of its latest successful extraction with this model and prompt hash
-    (only within ``run_id`` when given)."""
-    if not article_ids:
-        return {}
-    rows = store.con.execute(
-        """
-        SELECT ra.article_id, ra.run_id FROM run_articles ra JOIN runs r USING (run_id)
-        WHERE ra.status = 'ok' AND r.model = ? AND r.prompt_hash = ?
-          AND list_contains(?, ra.article_id) AND (? IS NULL OR ra.run_id = ?)
-        QUALIFY row_number() OVER (PARTITION BY ra.article_id ORDER BY ra.finished_at DESC) = 1
-        """,
-        [model, prompt_hash, list(article_ids), run_id, run_id],
-    ).fetchall()
-    return dict(rows)
-
-
 def run_pair(
     store: Store,
     gold: dict[str, dict],
@@ -457,12 +376,12 @@ def run_pair(
             with _staged(selected, gold) as folder:
                 summary = run_pipeline(folder, store, backend, prompt, force=force, on_progress=on_progress)
             # Record the real folder and files, not the temporary copy.
-            store.con.execute(
-                "UPDATE runs SET input_path = ? WHERE run_id = ?", [str(Path(articles_dir).resolve()), summary.run_id]
+            evals.record_source_paths(
+                store,
+                summary.run_id,
+                str(Path(articles_dir).resolve()),
+                [(a.article_id, a.path) for a in pending if a.article_id],
             )
-            for a in pending:
-                if a.article_id:
-                    store.con.execute("UPDATE articles SET path = ? WHERE article_id = ?", [a.path, a.article_id])
         new_run = summary.run_id
         n_failed = summary.count("failed")
 
@@ -471,28 +390,21 @@ def run_pair(
     predictions: dict[str, list[dict]] = {}
     sources: dict[str, str] = {}
     for article_id, src_run in sources_by_id.items():
-        records = _events_of(store, src_run, article_id)
+        records = evals.article_events(store, src_run, article_id)
         for name in names_of[article_id]:
             predictions[name] = [{**r, "article": name} for r in records]
             sources[name] = src_run
-    texts = {name: t for aid, t in _texts(store, list(sources_by_id)).items() for name in names_of[aid]}
+    texts = {name: t for aid, t in evals.article_texts(store, list(sources_by_id)).items() for name in names_of[aid]}
     score = score_run(gold, predictions, texts, aliases=aliases)
 
     stat_rows = [(run, aid) for aid, run in sources_by_id.items()]
     if new_run:
-        stat_rows += store.con.execute(
-            "SELECT run_id, article_id FROM run_articles WHERE run_id = ? AND status = 'failed' "
-            "AND article_id IS NOT NULL",
-            [new_run],
-        ).fetchall()
+        stat_rows += evals.failed_article_keys(store, new_run)
     column_run = new_run
     if column_run is None:
         if not sources_by_id:
             raise EvalError(f"no extraction of the gold articles with {model_spec} and prompt {prompt.name}")
-        column_run = store.con.execute(
-            "SELECT run_id FROM run_articles WHERE list_contains(?, run_id) ORDER BY finished_at DESC LIMIT 1",
-            [sorted(set(sources_by_id.values()))],
-        ).fetchone()[0]
+        column_run = evals.latest_finished_run(store, sorted(set(sources_by_id.values())))
     meta = _column_meta(store, column_run)
     column = EvalColumn(
         run_id=column_run,
@@ -575,31 +487,20 @@ def save_eval(store: Store, eval_id: str, gold_path: str | Path, columns: Sequen
                     "details": json.dumps({**a, "source_run_id": c.sources.get(name)}, default=str),
                 }
             )
-    store.con.execute("BEGIN TRANSACTION")
-    try:
-        insert_rows(store.con, "eval_runs", run_rows)
-        insert_rows(store.con, "eval_articles", article_rows)
-        store.con.execute("COMMIT")
-    except BaseException:
-        store.con.execute("ROLLBACK")
-        raise
+    evals.save_eval_rows(store, run_rows, article_rows)
 
 
 def load_eval_columns(store: Store, eval_id: str | None = None) -> list[dict[str, Any]]:
     """Report columns of a stored evaluation (the latest when ``eval_id`` is None), in their order."""
     if eval_id is None:
-        row = store.con.execute("SELECT eval_id FROM eval_runs ORDER BY created_at DESC LIMIT 1").fetchone()
-        if row is None:
+        eval_id = evals.latest_eval_id(store)
+        if eval_id is None:
             return []
-        eval_id = row[0]
-    rows = store.con.execute("SELECT run_id, metrics FROM eval_runs WHERE eval_id = ?", [eval_id]).fetchall()
+    rows = evals.eval_run_metrics(store, eval_id)
     columns = []
     for run_id, metrics in rows:
         m = json.loads(metrics)
-        details = store.con.execute(
-            "SELECT article, details FROM eval_articles WHERE eval_id = ? AND run_id = ? ORDER BY article",
-            [eval_id, run_id],
-        ).fetchall()
+        details = evals.eval_article_details(store, eval_id, run_id)
         score = dict(m["score"])
         score["articles"] = {}
         for name, text in details:

@@ -4,7 +4,7 @@
 - `migrations.py`: the schema, as an ordered list of migrations;
 - `rows.py`: how records become table rows (Arrow inserts, JSON columns, `ArticleWrite`);
 - `cache.py`: the response cache's table;
-- `evals.py`: the tables and reads of `run-eval`.
+- `evals.py`: the reads and writes of `run-eval` (runs to score, column statistics, `eval_runs`/`eval_articles`).
 """
 
 from pipeline.store.database import DEFAULT_DB, Store

@@ -40,9 +40,9 @@ def local():
 
 def test_unconstrained_llama_cpp_ignores_a_json_schema_response_format(local):
     """The trap: llama-cpp-python drops OpenAI's json_schema response_format, so nothing constrains output."""
-    from pipeline.backends.local import _LOCAL_CACHE
+    from pipeline.backends.local import LOADED_MODELS
 
-    llm = next(iter(_LOCAL_CACHE.values())).llm
+    llm = next(iter(LOADED_MODELS.values())).llm
     raw = llm.create_chat_completion(
         messages=OFF_TASK,
         response_format={
@@ -139,9 +139,9 @@ def test_shortlist_sampler_picks_the_same_tokens_as_the_stock_grammar_chain(loca
     """Checking the grammar on the top tokens first changes speed, never output."""
     import llama_cpp
 
-    from pipeline.backends.local import _LOCAL_CACHE
+    from pipeline.backends.local import LOADED_MODELS
 
-    llm = next(iter(_LOCAL_CACHE.values())).llm
+    llm = next(iter(LOADED_MODELS.values())).llm
     grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(Colour.model_json_schema()), verbose=False)
     messages = [{"role": "user", "content": "Name a colour of grass and how many blades are in a tuft, as JSON."}]
 
@@ -167,9 +167,9 @@ def test_shortlist_sampler_falls_back_to_the_whole_vocabulary(local):
     import llama_cpp
 
     from pipeline import llama_sampling
-    from pipeline.backends.local import _LOCAL_CACHE
+    from pipeline.backends.local import LOADED_MODELS
 
-    llm = next(iter(_LOCAL_CACHE.values())).llm
+    llm = next(iter(LOADED_MODELS.values())).llm
     # The prompt asks for a poem; the grammar allows only digits, which the
     # model's top tokens are not.
     grammar = llama_cpp.LlamaGrammar.from_string("root ::= [0-9] [0-9] [0-9]", verbose=False)

@@ -26,7 +26,7 @@ from pipeline.backends import get_backend
 from pipeline.backends.base import completion_from_text
 from pipeline.backends.server import make_server
 from pipeline.cli.serve import serve_model_command
-from pipeline.extraction.caller import MAX_RETRY_AFTER_S, _is_transient, _WaitHonouringRetryAfter
+from pipeline.extraction.caller import MAX_RETRY_AFTER_S, WaitHonouringRetryAfter, is_transient
 from pipeline.prompts import load_prompt  # noqa: E402
 from pipeline.runner import run_pipeline  # noqa: E402
 from pipeline.store.database import Store
@@ -202,7 +202,7 @@ def test_wait_honours_retry_after_with_a_cap():
         state.set_exception((type(exc), exc, None))
         return state
 
-    wait = _WaitHonouringRetryAfter()
+    wait = WaitHonouringRetryAfter()
     assert 7.0 <= wait(state_with({"Retry-After": "7"})) <= 20.0
     assert 2.5 <= wait(state_with({"retry-after-ms": "2500"})) <= 20.0
     assert wait(state_with({"Retry-After": "86400"})) == MAX_RETRY_AFTER_S  # capped
@@ -216,11 +216,11 @@ def test_which_errors_are_transient():
     def status_error(code: int) -> openai.APIStatusError:
         return openai.APIStatusError("x", response=httpx.Response(code, request=request), body=None)
 
-    assert _is_transient(openai.APITimeoutError(request=request))
-    assert _is_transient(openai.APIConnectionError(request=request))
-    assert all(_is_transient(status_error(code)) for code in (408, 409, 429, 500, 502, 503))
-    assert not any(_is_transient(status_error(code)) for code in (400, 401, 403, 404, 422))
-    assert not _is_transient(ValueError("not transport"))
+    assert is_transient(openai.APITimeoutError(request=request))
+    assert is_transient(openai.APIConnectionError(request=request))
+    assert all(is_transient(status_error(code)) for code in (408, 409, 429, 500, 502, 503))
+    assert not any(is_transient(status_error(code)) for code in (400, 401, 403, 404, 422))
+    assert not is_transient(ValueError("not transport"))
 
 
 # -- validation re-asks ----------------------------------------------------------------------

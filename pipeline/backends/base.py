@@ -1,4 +1,10 @@
-"""Split from pipeline.backends."""
+"""What every backend is, and the helpers backends share.
+
+`Backend` is what the pipeline sees of one (name, recorded model id, instructor
+mode, an OpenAI-style `create`). `completion_from_text` wraps raw model text as
+a ChatCompletion, `schema_from_request` reads the JSON schema an instructor
+request asks for, and `request_for_log` is the redacted request `llm_calls` stores.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Split from pipeline.backends."""
+"""The `local` backend: the embedded GGUF model, in process, through llama-cpp-python.
+
+`LocalLlama` turns the requested JSON schema into a llama.cpp grammar, so the
+answer is schema-shaped token by token (llama-cpp-python ignores OpenAI's
+json_schema response_format). Loading takes seconds, so `LOADED_MODELS` keeps
+one model per (key, context size) for the whole process.
+"""
 
 from __future__ import annotations
 
@@ -144,16 +150,16 @@ class LocalLlama:
 
 
 # One loaded model per (key, context size), shared by every backend object of this process.
-_LOCAL_CACHE: dict[tuple[str, int], LocalLlama] = {}
+LOADED_MODELS: dict[tuple[str, int], LocalLlama] = {}
 
 
 @atexit.register
 def _close_local_models() -> None:
     # Free llama.cpp contexts before interpreter teardown: llama-cpp-python's own
     # destructor runs too late there and prints a TypeError on exit.
-    for llm in _LOCAL_CACHE.values():
+    for llm in LOADED_MODELS.values():
         llm.close()
-    _LOCAL_CACHE.clear()
+    LOADED_MODELS.clear()
 
 
 def make_local_backend(model: str | None, **options: Any) -> Backend:
@@ -162,9 +168,9 @@ def make_local_backend(model: str | None, **options: Any) -> Backend:
         raise BackendError(f"unknown local model {key!r}; choose one of: {', '.join(LOCAL_MODELS)}")
     n_ctx = int(options.get("n_ctx") or 4096)
     # Loading the model costs seconds; one process keeps one instance per model.
-    if (key, n_ctx) not in _LOCAL_CACHE:
-        _LOCAL_CACHE[(key, n_ctx)] = LocalLlama(key, n_ctx=n_ctx, n_threads=options.get("threads"))
-    llm = _LOCAL_CACHE[(key, n_ctx)]
+    if (key, n_ctx) not in LOADED_MODELS:
+        LOADED_MODELS[(key, n_ctx)] = LocalLlama(key, n_ctx=n_ctx, n_threads=options.get("threads"))
+    llm = LOADED_MODELS[(key, n_ctx)]
     return Backend(
         name="local",
         model=key,

@@ -1,4 +1,9 @@
-"""Split from pipeline.backends."""
+"""The `openai` backend: OpenAI, or any OpenAI-compatible server given `base_url`.
+
+`MODES` are the ways instructor can ask for structured output (`--mode`). The
+API key is read from the environment and never recorded; the client makes no
+retries of its own, so every attempt goes through `CallLog` and is logged.
+"""
 
 from __future__ import annotations
 

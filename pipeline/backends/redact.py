@@ -1,4 +1,9 @@
-"""Split from pipeline.backends."""
+"""Masking of API keys before anything is stored or shown.
+
+`redact(text)` masks the keys this process has read (`register_secret`) and
+anything shaped like an `sk-...` key; call logs, stored errors and the response
+cache's parameters all go through it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Split from pipeline.cli."""
+"""`export-events`: the stored events as JSONL, CSV, Parquet, ACLED's CSV or a PNG map.
+
+The latest events of every article, or one run's (`--run`), written to
+`--output` or standard output through `pipeline.export`.
+"""
 
 from __future__ import annotations
 

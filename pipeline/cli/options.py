@@ -108,7 +108,8 @@ def prompt_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _backend(model: str, base_url: str | None, api_key_env: str, mode: str | None):
+def build_backend(model: str, base_url: str | None, api_key_env: str, mode: str | None):
+    """The backend the model options name (`--model`, `--base-url`, `--api-key-env`, `--mode`)."""
     from pipeline.backends import get_backend
 
     return get_backend(model, base_url=base_url, api_key_env=api_key_env, mode=mode)

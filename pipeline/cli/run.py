@@ -1,4 +1,9 @@
-"""Split from pipeline.cli."""
+"""`run-pipeline FOLDER`: extract the events of a folder of articles into the DuckDB file.
+
+Builds the backend from the model options, runs `runner.run_pipeline` behind a
+progress bar, prints a summary (articles, events, calls, cost) and exits with
+`EXIT_FAILED_ARTICLES` when some article failed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.cli.options import _backend, db_option, handle_errors, model_options, prompt_option
+from pipeline.cli.options import build_backend, db_option, handle_errors, model_options, prompt_option
 from pipeline.errors import EXIT_FAILED_ARTICLES
 from pipeline.ingest import DEFAULT_MAX_BYTES
 
@@ -89,7 +94,7 @@ def run_pipeline_command(
     try:
         if not quiet:
             console.print(f"Loading model [bold]{model}[/] ...", highlight=False)
-        backend = _backend(model, base_url, api_key_env, mode)
+        backend = build_backend(model, base_url, api_key_env, mode)
         progress = Progress(
             TextColumn("[bold]Extracting"),
             BarColumn(),

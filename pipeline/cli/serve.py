@@ -1,4 +1,8 @@
-"""Split from pipeline.server."""
+"""`serve-model`: the embedded local model as an OpenAI-compatible API on 127.0.0.1.
+
+The model is loaded once and shared by several run-pipeline processes or any
+OpenAI client; the HTTP server itself is `pipeline.backends.server`.
+"""
 
 from __future__ import annotations
 

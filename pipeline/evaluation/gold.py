@@ -1,4 +1,10 @@
-"""Split from pipeline.evaluate."""
+"""Gold files: the hand-coded events of the evaluation articles.
+
+`load_gold` reads a folder's gold files, keyed by article file name. A gold
+field may accept several values (``{"any_of": [...]}``): `alternatives` lists
+them, `first_alternative` resolves every one to its first choice, and `dedupe`
+drops repeated values, keeping their order.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +38,8 @@ def first_alternative(value: Any) -> Any:
     return value
 
 
-def _dedupe(items: Iterable[Any]) -> list[Any]:
+def dedupe(items: Iterable[Any]) -> list[Any]:
+    """The items without repeats (by equality, so unhashable values too), in their first order."""
     out: list[Any] = []
     for it in items:
         if it not in out:

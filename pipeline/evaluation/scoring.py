@@ -119,12 +119,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.evaluation.gold import _dedupe, alternatives, first_alternative, load_gold
+from pipeline.evaluation.gold import alternatives, dedupe, first_alternative, load_gold
 from pipeline.geo.place_names import (
-    _APOS_RE,
-    _NON_ALNUM_RE,
-    _PAREN_RE,
-    _ascii_fold,
+    APOS_RE,
+    NON_ALNUM_RE,
+    PAREN_RE,
+    ascii_fold,
     place_key,
     place_skeleton,
     places_equivalent,
@@ -182,10 +182,10 @@ def actor_key(name: Any) -> str:
     "the" dropped. ``""`` for a missing name."""
     if not isinstance(name, str):
         return ""
-    s = _ascii_fold(name)
-    s = _PAREN_RE.sub(" ", s)
-    s = _APOS_RE.sub("", s)
-    s = _NON_ALNUM_RE.sub(" ", s).strip()
+    s = ascii_fold(name)
+    s = PAREN_RE.sub(" ", s)
+    s = APOS_RE.sub("", s)
+    s = NON_ALNUM_RE.sub(" ", s).strip()
     if s.startswith("the "):
         s = s[4:]
     return s
@@ -365,7 +365,7 @@ def _actor_names(actor: Any) -> list[str | None]:
             out.append(alt or None)
         elif isinstance(alt, dict):
             out.extend(n if isinstance(n, str) and n.strip() else None for n in alternatives(alt.get("name")))
-    return _dedupe(out) or [None]
+    return dedupe(out) or [None]
 
 
 def _pred_actor_name(actor: Any) -> str | None:
@@ -380,7 +380,7 @@ def _gold_actor_sets(gold: dict, aliases: AliasTable) -> list[tuple[str, ...]]:
     sets = []
     for n1, n2 in product(_actor_names(gold.get("actor1")), _actor_names(gold.get("actor2"))):
         sets.append(tuple(sorted(aliases.canonical(n) for n in (n1, n2) if n)))
-    return _dedupe(sets)
+    return dedupe(sets)
 
 
 def _pred_actor_set(pred: dict, aliases: AliasTable) -> tuple[str, ...]:

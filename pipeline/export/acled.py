@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.geo.gazetteer import country_info
-from pipeline.geo.names import _plain
+from pipeline.geo.names import plain
 
 ACLED_COLUMNS = [
     "event_id_cnty",
@@ -229,7 +229,7 @@ def to_acled_rows(events: list[dict[str, Any]], *, keep_ids: bool = False) -> li
     seq: dict[str, int] = defaultdict(int)
     rows = []
     for ev in events:
-        ev = {k: _plain(v) for k, v in ev.items()}  # gold files' {"any_of": [...]}: first choice
+        ev = {k: plain(v) for k, v in ev.items()}  # gold files' {"any_of": [...]}: first choice
         info = country_info(ev.get("country"))
         iso3 = info["iso3"] if info else "XXX"
         seq[iso3] += 1

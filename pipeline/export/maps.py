@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.geo.gazetteer import _index, country_code
+from pipeline.geo.gazetteer import country_code, country_index
 from pipeline.geo.geocode import apply_geocode
-from pipeline.geo.names import _plain
+from pipeline.geo.names import plain
 from pipeline.paths import data_file
 
 OUTLINES = data_file("ne_countries.json.gz")
@@ -64,7 +64,7 @@ def marker_area(fatalities: Any) -> float:
 def _located(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for ev in events:
-        ev = {k: _plain(v) for k, v in ev.items()}
+        ev = {k: plain(v) for k, v in ev.items()}
         if ev.get("latitude") is None or ev.get("longitude") is None:
             ev = apply_geocode(ev)
         if ev.get("latitude") is not None and ev.get("longitude") is not None:
@@ -318,7 +318,7 @@ def _background(ax, ext, shown_cc: set[str], n_town_labels: int, avoid: list[tup
             )
     towns = []
     for cc in shown_cc:
-        idx = _index(cc)
+        idx = country_index(cc)
         towns.extend(p for p in idx.places if _inside((p.lon, p.lat), ext))
         for code, (lat, lon) in idx.admin1_centroids.items():
             name = idx.admin1_names.get(code)

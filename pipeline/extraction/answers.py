@@ -1,4 +1,10 @@
-"""Split from pipeline.strategies."""
+"""The answer schemas the model fills in the staged design.
+
+`EVENT_CODES` are short codes for the codebook's type/sub-type pairs;
+`IncidentSlots` is one incident (anchor quote, code, actors, place, numbers
+killed), `incident_list_model(n)` a list of at most n, `IncidentFill` the slots
+without the quote; `complete_incidents` recovers an answer cut off by the token limit.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Split from pipeline.extract."""
+"""How a strategy asks the model: `ModelCaller.ask`, and `CallLog`, one article's calls.
+
+instructor (over the backend's `create`) validates each answer against its
+schema and re-asks on failure; transport errors worth retrying (`is_transient`)
+are retried with a backoff that honours Retry-After. Every attempt becomes one
+redacted `llm_calls` row; answers come from the response cache when it is on.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ MAX_TRANSPORT_ATTEMPTS = 6
 MAX_RETRY_AFTER_S = 60.0
 
 
-def _is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException) -> bool:
     """Worth retrying as is: rate limits, server errors, timeouts, dropped connections."""
     if isinstance(exc, TRANSIENT_ERRORS):
         return True
@@ -78,7 +84,7 @@ def _retry_after(exc: BaseException | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
-class _WaitHonouringRetryAfter:
+class WaitHonouringRetryAfter:
     """Exponential backoff with full jitter, but never shorter than Retry-After."""
 
     def __init__(self, base: float = 0.5, cap: float = 20.0):
@@ -114,8 +120,8 @@ class CallLog:
     def wrap(self, create: Callable[..., ChatCompletion]) -> Callable[..., ChatCompletion]:
         def logged_create(**kwargs: Any) -> ChatCompletion:
             retrying = Retrying(
-                retry=retry_if_exception(_is_transient),
-                wait=_WaitHonouringRetryAfter(),
+                retry=retry_if_exception(is_transient),
+                wait=WaitHonouringRetryAfter(),
                 stop=stop_after_attempt(MAX_TRANSPORT_ATTEMPTS) | stop_after_delay(300),
                 reraise=True,
             )
@@ -167,7 +173,7 @@ class CallLog:
         try:
             completion = create(**kwargs)
         except Exception as exc:
-            hinted = _retry_after(exc) if _is_transient(exc) else None
+            hinted = _retry_after(exc) if is_transient(exc) else None
             if hinted:
                 self._pause(hinted)
             row.update(

@@ -1,4 +1,10 @@
-"""Split from pipeline.strategies."""
+"""Code-side normalisation of the model's answers in the staged design.
+
+Actor names onto the codebook's names and types (alias table `actors.json`),
+places into their slots with the offline gazetteer (`settle_places`), geo
+precision, the actor pairs of protests and mob violence, and the event code
+corrected by the words of the incident's own sentence (`reconcile_event`).
+"""
 
 from __future__ import annotations
 
@@ -169,7 +175,7 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     offline gazetteer tells regions from places; nothing here is guessed from
     outside the article, except the region a named town lies in.
     """
-    from pipeline.geo.gazetteer import _index, country_code
+    from pipeline.geo.gazetteer import country_code, country_index
     from pipeline.geo.names import normalize
 
     if location and _DIRECTIONAL.search(location):
@@ -177,7 +183,7 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     cc = country_code(country)
     if cc is None:
         return admin1, location
-    idx = _index(cc)
+    idx = country_index(cc)
     code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
 
     def exact_region(hit: Any, place: str) -> str | None:
@@ -223,7 +229,8 @@ def geo_precision_for(location: str | None, text: str) -> int:
 GENERIC_NAMES = {"Rebel groups", "Unidentified armed group", "Civilians", "Protesters", "Rioters"}
 
 
-def _is_generic(actor: Actor) -> bool:
+def is_generic(actor: Actor) -> bool:
+    """A catch-all name (`GENERIC_NAMES`) or a country's military or police forces, not a specific group."""
     return actor.name in GENERIC_NAMES or actor.name.startswith(("Military Forces of", "Police Forces of"))
 
 
@@ -258,14 +265,14 @@ _ABDUCTION_WORDS = re.compile(
     r"\b(?:abduct\w*|kidnap\w*|taken hostage|held hostage|forcibly disappeared)\b", re.IGNORECASE
 )
 _MOB_WORDS = re.compile(r"\b(?:mobs?|lynch\w*)\b", re.IGNORECASE)
-_CLASH_WORDS = re.compile(
+CLASH_WORDS = re.compile(
     r"\b(?:clash(?:es|ed)?|fighting|fought|gun ?battles?|firefights?|skirmish\w*|exchanged? fire|"
     r"attacked (?:\w+ ){0,2}positions)\b",
     re.IGNORECASE,
 )
 # Armed men as the ones who died or fought: a sentence about them, with nothing
 # fired from afar and no civilian in it, tells a battle.
-_FIGHTERS = re.compile(
+FIGHTER_WORDS = re.compile(
     r"\b(?:fighters|combatants|soldiers|troops|forces|rebels|jihadists|militants|insurgents|gunmen|loyalists|"
     r"servicemen|policemen|police officers)\b",
     re.IGNORECASE,
@@ -277,7 +284,8 @@ def _is_state(actor: Actor | None) -> bool:
     return actor is not None and actor.actor_type in (ActorType.STATE_FORCES, ActorType.EXTERNAL_FORCES)
 
 
-def _is_armed(actor: Actor | None) -> bool:
+def is_armed(actor: Actor | None) -> bool:
+    """State, external or rebel forces, or a militia."""
     return actor is not None and actor.actor_type in (
         ActorType.STATE_FORCES,
         ActorType.EXTERNAL_FORCES,
@@ -328,6 +336,6 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
             # Nothing fired from afar in the sentence: what it does say decides.
             if protest_said:
                 return protest_code
-            if _CLASH_WORDS.search(sentence) or _FIGHTERS.search(sentence):
+            if CLASH_WORDS.search(sentence) or FIGHTER_WORDS.search(sentence):
                 return "battle_armed_clash"
     return code

@@ -1,4 +1,9 @@
-"""Split from pipeline.extract."""
+"""The one-call design: a single constrained answer holds every event of an article.
+
+The system prompt is the prompt's text; the user message gives the publication
+date with its weekday (for relative dates) and the article. It is the baseline
+the staged design is measured against.
+"""
 
 from __future__ import annotations
 

@@ -44,21 +44,21 @@ from pipeline.extraction.answers import (
     incident_list_model,
 )
 from pipeline.extraction.normalise import (
-    _CLASH_WORDS,
-    _FIGHTERS,
-    _is_armed,
-    _is_generic,
+    CLASH_WORDS,
+    FIGHTER_WORDS,
     actor_rules,
     actors_for,
     clean_place,
     geo_precision_for,
+    is_armed,
+    is_generic,
     normalise_actor,
     reconcile_event,
     settle_places,
 )
 from pipeline.extraction.text import (
-    _DEATH,
-    _HARM,
+    DEATH_WORDS,
+    HARM_WORDS,
     MAX_INCIDENT_TOLL,
     MAX_SENTENCE_CHARS,
     DateCue,
@@ -125,14 +125,14 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
     if (
         (etype, sub) == ("Violence against civilians", "Attack")
         and not civilians_said
-        and (_FIGHTERS.search(cited_text) or _CLASH_WORDS.search(cited_text))
+        and (FIGHTER_WORDS.search(cited_text) or CLASH_WORDS.search(cited_text))
     ):
         # "eight rebels were killed trying to sneak through frontlines", "25 pro-regime
         # forces were killed in the clashes": fighters died, not civilians.
         etype, sub = "Battles", "Armed clash"
         if actor2 is not None and actor2.name == "Civilians":
             actor2 = None
-    if etype == "Violence against civilians" and _is_armed(actor2):
+    if etype == "Violence against civilians" and is_armed(actor2):
         etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
     actor1, actor2 = actors_for(etype, sub, actor1, actor2)
     location = clean_place(slots.location, text)
@@ -193,12 +193,12 @@ def _compatible(a: Draft, b: Draft) -> bool:
     if a.actors & b.actors:
         return True
     # "The attack was led by Hurras al-Din" names one side only; a specific group can stand for a generic one.
-    return b.actor2 is None or a.actor2 is None or _is_generic(a.actor1) or _is_generic(b.actor1)
+    return b.actor2 is None or a.actor2 is None or is_generic(a.actor1) or is_generic(b.actor1)
 
 
 def _merge(a: Draft, b: Draft) -> Draft:
     actor1, actor2, assoc = a.actor1, a.actor2, list(a.assoc1)
-    if _is_generic(actor1) and not _is_generic(b.actor1) and b.actor1.name not in {x.name for x in [actor2] if x}:
+    if is_generic(actor1) and not is_generic(b.actor1) and b.actor1.name not in {x.name for x in [actor2] if x}:
         assoc = list(dict.fromkeys(assoc + [actor1.name]))
         actor1 = b.actor1
     if actor2 is None and b.actor2 is not None and b.actor2.name != actor1.name:
@@ -274,7 +274,7 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
         # With no named place, only a lede (which summarises) borrows from the next violent sentence.
         same_place = (draft.location.lower() in s.text.lower()) if draft.location else (first <= 3 and is_candidate(s))
         same_toll = (
-            bool(draft.fatalities) and _DEATH.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
+            bool(draft.fatalities) and DEATH_WORDS.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
         )
         if same_place or same_toll:
             cue = date_cue(s.text, ref)
@@ -347,7 +347,7 @@ def sweep_candidates(sentences: list[Sentence], cited: set[int], known_tolls: se
     """
     picked = []
     for s in sentences[2:]:
-        if s.number in cited or not is_candidate(s) or looks_like_total(s) or not _HARM.search(s.text):
+        if s.number in cited or not is_candidate(s) or looks_like_total(s) or not HARM_WORDS.search(s.text):
             continue
         stated = numbers_in(s.text) - {1}
         if stated and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls)):

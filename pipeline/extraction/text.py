@@ -1,4 +1,10 @@
-"""Split from pipeline.strategies."""
+"""What code reads from an article's text in the staged design, without the model.
+
+Sentences with char offsets and which are candidates or running totals; dates
+resolved against the story's reference day; the numbers and death tolls a
+sentence states; its source; where a model's quote is. `DEATH_WORDS` and
+`HARM_WORDS` are shared with `staged.py`.
+"""
 
 from __future__ import annotations
 
@@ -265,7 +271,8 @@ def numbers_in(text: str) -> set[int]:
     return found
 
 
-_DEATH = re.compile(
+# Words that say someone died: a sentence without them states no death toll.
+DEATH_WORDS = re.compile(
     r"\b(kill|killed|killing|kills|dead|death|deaths|died|die|dying|lives|executed|massacred|slain|murdered|"
     r"bodies|lynched|beheaded|shot dead)\b",
     re.IGNORECASE,
@@ -281,7 +288,7 @@ def fatalities_from(killed: list[int], text: str) -> int:
 
     Only a text that speaks of deaths gives a toll: "121 women were raped" is not 121 killed.
     """
-    if not _DEATH.search(text):
+    if not DEATH_WORDS.search(text):
         return 0
     grounded = [n for n in killed if n in numbers_in(text) and 0 < n < 100_000]
     if not grounded:
@@ -392,7 +399,7 @@ def locate(quote: str, sentences: list[Sentence]) -> Sentence | None:
 # A sentence that states people were killed, raped, abducted or lynched reports
 # an incident unless it is a running total; the model's list often stops after
 # the main incident, so code sweeps the ones it left out.
-_HARM = re.compile(
+HARM_WORDS = re.compile(
     r"\b(killed|killing|dead|died|lost their lives|executed|massacred|raped|violated|abducted|kidnapped|lynched)\b",
     re.IGNORECASE,
 )

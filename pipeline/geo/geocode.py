@@ -1,4 +1,10 @@
-"""Split from pipeline.geocode."""
+"""Coordinates of event places: `geocode()` and `apply_geocode()`.
+
+The country's gazetteer index finds the named place; failing that, the admin1
+or the country centroid stands in (geo_precision 3). The model never supplies
+coordinates. `python -m pipeline.geo.geocode COUNTRY ADMIN1 [LOCATION]` looks
+one up; `build-admin1 GEOCODE_GZ` rebuilds the admin1 table.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,12 @@ from typing import Any
 from pipeline.geo.gazetteer import (
     ADMIN1_TABLE,
     GeoResult,
-    _countries,
-    _index,
     build_admin1_table,
+    countries,
     country_code,
+    country_index,
 )
-from pipeline.geo.names import _plain
+from pipeline.geo.names import plain
 
 # --------------------------------------------------------------------------
 # Public API
@@ -30,7 +36,7 @@ def geocode(country: str | None, admin1: str | None, location: str | None) -> Ge
     cc = country_code(country)
     if cc is None:
         return GeoResult(None, None, None, "none", 0.0)
-    idx = _index(cc)
+    idx = country_index(cc)
     a1_code, a1_conf = idx.match_admin1(admin1) if admin1 else (None, 0.0)
 
     if location and location.strip():
@@ -74,7 +80,7 @@ def geocode(country: str | None, admin1: str | None, location: str | None) -> Ge
             3,
             "country_centroid",
             0.1,
-            matched_name=_countries()[cc]["name"],
+            matched_name=countries()[cc]["name"],
             country_code=cc,
         )
     return GeoResult(None, None, None, "none", 0.0, country_code=cc)
@@ -91,12 +97,12 @@ def apply_geocode(event: dict[str, Any]) -> dict[str, Any]:
     name was found. When nothing is found, latitude/longitude are None.
     """
     out = dict(event)
-    res = geocode(_plain(event.get("country")), _plain(event.get("admin1")), _plain(event.get("location")))
+    res = geocode(plain(event.get("country")), plain(event.get("admin1")), plain(event.get("location")))
     out["latitude"] = res.latitude
     out["longitude"] = res.longitude
     out["geo_method"] = res.method
     out["geo_confidence"] = res.confidence
-    own = _plain(event.get("geo_precision"))
+    own = plain(event.get("geo_precision"))
     if res.method in ("admin1_centroid", "country_centroid"):
         out["geo_precision"] = 3
     elif res.geo_precision == 2 and (own is None or own < 2):

@@ -1,4 +1,10 @@
-"""Split from pipeline.geocode."""
+"""How the gazetteer normalises a place name for matching.
+
+`normalize` (ASCII, casefolded, Arabic articles dropped, variant spellings of
+generic toponym words made one), `skeleton` (consonants only), `query_variants`
+(also without generic and compass words) and `normalize_admin1` for regions.
+`plain` gives the first choice of a gold file's ``{"any_of": [...]}`` field.
+"""
 
 from __future__ import annotations
 
@@ -155,7 +161,7 @@ def _phrase_re(phrases: Iterable[str]) -> re.Pattern[str]:
     return pat
 
 
-def _ascii_words(s: str) -> str:
+def ascii_words(s: str) -> str:
     """ASCII, casefolded, apostrophes and marks removed, other punctuation to spaces."""
     s = unicodedata.normalize("NFKC", s)
     s = unidecode(s).casefold()
@@ -168,7 +174,7 @@ def normalize(name: str | None) -> str:
     """Normalised form of a place name used for exact matching."""
     if not name:
         return ""
-    tokens = _ascii_words(name).split()
+    tokens = ascii_words(name).split()
     kept = [TOKEN_CANON.get(t, t) for t in tokens if t not in ARTICLES]
     if not kept:  # a name made only of article-like tokens: keep it as is
         kept = tokens
@@ -197,7 +203,7 @@ def skeleton(normed: str) -> str:
 def query_variants(location: str) -> list[str]:
     """Normalised forms of a location to try, most literal first."""
     base = normalize(location)
-    words = _ascii_words(location)
+    words = ascii_words(location)
     variants = [base]
     no_generic = normalize(_strip_phrases(words, GENERIC_PHRASES))
     variants.append(no_generic)
@@ -212,12 +218,12 @@ def query_variants(location: str) -> list[str]:
 def normalize_admin1(name: str | None) -> str:
     if not name:
         return ""
-    words = _ascii_words(name)
+    words = ascii_words(name)
     stripped = _strip_phrases(words, ADMIN1_GENERIC)
     return normalize(stripped or words)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A gold-file {"any_of": [...]} field: its first non-null choice."""
     if isinstance(value, dict) and "any_of" in value:
         return next((v for v in value["any_of"] if v is not None), None)

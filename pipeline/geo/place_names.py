@@ -1,4 +1,10 @@
-"""Split from pipeline.evaluate."""
+"""How scoring compares two spellings of a place ("Maaret al-Numan" / "Ma'arrat al-Nu'man").
+
+`place_key` is a spelling-normalised key, `place_skeleton` its consonants, and
+`places_equivalent` decides whether two names denote the same place. Unlike
+`names.py` nothing is looked up in the gazetteer. `ascii_fold` and the
+`APOS_RE`/`PAREN_RE`/`NON_ALNUM_RE` patterns also build scoring's actor keys.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +23,13 @@ FUZZY_THRESHOLD = 85  # rapidfuzz ratio at or above which two place spellings ar
 
 
 _APOSTROPHES = "'\u2018\u2019\u02bc\u02bb\u02bf\u02be`\u00b4\u2032"
-_APOS_RE = re.compile("[" + re.escape(_APOSTROPHES) + "]")
-_PAREN_RE = re.compile(r"\([^)]*\)")
-_NON_ALNUM_RE = re.compile(r"[^0-9a-z]+")
+APOS_RE = re.compile("[" + re.escape(_APOSTROPHES) + "]")
+PAREN_RE = re.compile(r"\([^)]*\)")
+NON_ALNUM_RE = re.compile(r"[^0-9a-z]+")
 
 
-def _ascii_fold(text: str) -> str:
+def ascii_fold(text: str) -> str:
+    """ASCII transliteration (``unidecode``), casefolded."""
     return unidecode(unicodedata.normalize("NFC", text)).casefold()
 
 
@@ -95,7 +102,7 @@ _QUALIFIER_TOKENS = {
 
 @lru_cache(maxsize=4096)
 def _place_qualifiers(name: str) -> frozenset[str]:
-    s = _NON_ALNUM_RE.sub(" ", _APOS_RE.sub("", _ascii_fold(name)))
+    s = NON_ALNUM_RE.sub(" ", APOS_RE.sub("", ascii_fold(name)))
     return frozenset(t for t in (_TOKEN_SYNONYMS.get(t, t) for t in s.split()) if t in _QUALIFIER_TOKENS)
 
 
@@ -113,11 +120,11 @@ def place_key(name: str) -> str:
     ei/ai/ey -> ay; runs of one letter collapsed (aa -> a, rr -> r); a
     word-final -ah/-eh -> -a (ta marbuta).
     """
-    s = _ascii_fold(name)
-    s = _PAREN_RE.sub(" ", s)
-    s = _APOS_RE.sub("", s)
+    s = ascii_fold(name)
+    s = PAREN_RE.sub(" ", s)
+    s = APOS_RE.sub("", s)
     s = _ARTICLE_HYPHEN_RE.sub("", s)
-    s = _NON_ALNUM_RE.sub(" ", s)
+    s = NON_ALNUM_RE.sub(" ", s)
     tokens = [_TOKEN_SYNONYMS.get(t, t) for t in s.split() if t not in _ARTICLE_TOKENS]
     kept = [t for t in tokens if t not in _GENERIC_PLACE_TOKENS]
     tokens = kept or tokens

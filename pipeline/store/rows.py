@@ -1,4 +1,10 @@
-"""Split from pipeline.store."""
+"""How records become table rows, and rows records again.
+
+`insert_rows` lands dict rows through Arrow (JSON columns serialised);
+`event_to_row` and `row_to_record` turn a codebook event into an `events` row
+and back; `ArticleWrite` holds one finished article's rows for
+`Store.write_articles`.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-# Two commands do all the set-up on a fresh machine:
+# Each of these does all the set-up on a fresh machine first:
 #   make run    set up, then extract events from seeds/ with the embedded model
 #   make test   set up, then run the whole test suite
+#   make lint   set up, then ruff, lint-imports and mypy
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
   -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
   -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: setup run test model-small clean
+.PHONY: setup run test lint model-small clean
 
 setup: $(STAMP)
 
@@ -32,6 +33,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Style, import layering (the contracts in pyproject.toml) and types; .ci/run runs it before the tests.
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/mypy
 
 # Optional: the faster, weaker 0.5B model (use with --model local/qwen2.5-0.5b).
 model-small: setup

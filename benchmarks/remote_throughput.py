@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.backends import get_backend
-from pipeline.prompts import load_prompt  # noqa: E402
-from pipeline.runner import run_pipeline  # noqa: E402
+from pipeline.prompts import load_prompt
+from pipeline.runner import run_pipeline
 from pipeline.store.database import Store
-from tests.support.fake_openai_server import write_corpus  # noqa: E402
+from tests.support.fake_openai_server import write_corpus
 
 
 class ServerProcess:

@@ -23,13 +23,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.backends.replay import make_replay_backend  # noqa: E402
+from pipeline.backends.replay import logged_answers, make_replay_backend  # noqa: E402
 from pipeline.extraction.article import extract_article  # noqa: E402
 from pipeline.ingest import Article  # noqa: E402
 from pipeline.prompts import load_prompt  # noqa: E402
 from pipeline.runner import build_event_rows  # noqa: E402
 from pipeline.store.database import Store  # noqa: E402
-from pipeline.store.replay import logged_answers, run_articles, run_event_rows, run_info  # noqa: E402
+from pipeline.store.replay import logged_calls, run_articles, run_event_rows, run_info  # noqa: E402
 
 SKIP_COLUMNS = {"created_at"}
 
@@ -51,7 +51,7 @@ def replay(db: Path, run_ref: str, verbose: bool = False) -> int:
     with Store(db, read_only=True) as store:
         run_id = store.resolve_run(run_ref)
         info = run_info(store, run_id)
-        answers = logged_answers(store, run_id)
+        answers = logged_answers(logged_calls(store, run_id))
         articles = run_articles(store, run_id)
         stored = run_event_rows(store, run_id)
     prompt = load_prompt(info["prompt_name"])

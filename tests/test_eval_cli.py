@@ -59,7 +59,7 @@ def eval_rows(db: Path) -> list[dict]:
     try:
         cur = con.execute("SELECT * FROM eval_runs ORDER BY created_at")
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
 

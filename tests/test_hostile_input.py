@@ -245,7 +245,7 @@ def test_every_stored_event_is_grounded_in_its_article(hostile_run):
     ).fetchall()
     assert rows
     for name, text, evidence, starts, ends in rows:
-        for span, start, end in zip(evidence, starts, ends):
+        for span, start, end in zip(evidence, starts, ends, strict=False):
             assert find_span(text, span) == (start, end), (name, span)
     per_file = dict(
         con.execute(
@@ -274,7 +274,7 @@ def test_injection_produces_no_event_from_the_injected_text(hostile_run):
         "WHERE a.file_name = 'prompt_injection.txt'"
     ).fetchall()
     for starts, ends, fatalities in events:
-        inside = [any(s >= fs and e <= fe for fs, fe in flagged) for s, e in zip(starts, ends)]
+        inside = [any(s >= fs and e <= fe for fs, fe in flagged) for s, e in zip(starts, ends, strict=False)]
         assert not all(inside), f"an event ({fatalities} killed) rests only on the injected instruction"
     assert events  # the real roadside bomb is still extracted
 

@@ -121,7 +121,7 @@ def test_seed_article_to_duckdb_with_embedded_model(tmp_path):
     names = [d[0] for d in con.description]
     assert len(rows) >= 1
     for row in rows:
-        record = dict(zip(names, row))
+        record = dict(zip(names, row, strict=True))
         event = ConflictEvent.model_validate(
             {
                 **{k: record[k] for k in ConflictEvent.model_fields if k not in ("actor1", "actor2")},

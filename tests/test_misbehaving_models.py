@@ -266,7 +266,7 @@ def test_a_run_of_misbehaving_answers_goes_on_and_stores_only_valid_events(tmp_p
         cur = store.con.execute("SELECT a.text, a.published, e.* FROM events e JOIN articles a USING (article_id)")
         names = [d[0] for d in cur.description]
         for row in cur.fetchall():
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=True))
             for span in record["evidence"]:
                 assert find_span(record["text"], span) is not None
             ConflictEvent.model_validate(

@@ -165,7 +165,7 @@ def article_and_span(draw):
     """An article made of WORDS with odd whitespace, and a run of its words as a model would quote it."""
     words = draw(st.lists(st.sampled_from(WORDS), min_size=3, max_size=40))
     seps = draw(st.lists(SEPARATORS, min_size=len(words), max_size=len(words)))
-    text = "".join(w + s for w, s in zip(words, seps)).strip()
+    text = "".join(w + s for w, s in zip(words, seps, strict=True)).strip()
     i = draw(st.integers(0, len(words) - 1))
     j = draw(st.integers(i + 1, min(len(words), i + 25)))
     quote = " ".join(words[i:j])

@@ -81,7 +81,9 @@ def calls_of(db_path, run_id):
         "ORDER BY started_at, attempt",
         [run_id],
     )
-    return [dict(zip(("attempt", "outcome", "error", "request", "started_at", "latency_s"), r)) for r in rows]
+    return [
+        dict(zip(("attempt", "outcome", "error", "request", "started_at", "latency_s"), r, strict=True)) for r in rows
+    ]
 
 
 def event_keys(db_path, run_id=None):

@@ -10,11 +10,11 @@ import pytest
 
 from pipeline.backends import get_backend
 from pipeline.backends.base import request_for_log
-from pipeline.backends.replay import ReplayMiss, make_replay_backend, replay_key
+from pipeline.backends.replay import ReplayMiss, logged_answers, make_replay_backend, replay_key
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
 from pipeline.store.database import Store
-from pipeline.store.replay import logged_answers
+from pipeline.store.replay import logged_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def test_replay_of_a_run_gives_identical_events(seeds_dir, db_path):
 def test_a_request_the_run_never_made_is_a_miss_not_another_answer(seeds_dir, db_path):
     run_id = _run(seeds_dir, db_path)
     with Store(db_path, read_only=True) as store:
-        answers = logged_answers(store, run_id)
+        answers = logged_answers(logged_calls(store, run_id))
     assert answers
     backend = make_replay_backend(None, answers=answers, model_id="rules")
     asked = {"model": "rules", "messages": [{"role": "user", "content": "a question nobody asked"}]}

@@ -59,7 +59,7 @@ def test_arrow_insert_handles_lists_dates_and_nulls(db_path):
 def test_article_result_is_atomic(db_path):
     with Store(db_path) as store:
         bad_event = {"event_id": "e1", "run_id": "r", "article_id": "a", "fatalities": "not a number"}
-        with pytest.raises(Exception):
+        with pytest.raises(duckdb.ConversionException):
             store.write_articles(
                 [
                     ArticleWrite(

@@ -123,7 +123,7 @@ def make_llama_class(llama_cpp: Any) -> type:
     """llama_cpp.Llama with greedy grammar sampling routed through the shortlist sampler."""
     from llama_cpp import _internals as internals
 
-    class ShortlistLlama(llama_cpp.Llama):  # type: ignore[misc, name-defined]
+    class ShortlistLlama(llama_cpp.Llama):
         last_sampler: ShortlistGrammarSampler | None = None
 
         def _init_sampler(self, **kw: Any) -> Any:

@@ -97,7 +97,7 @@ def part_files(model: LocalModel) -> list[Path]:
         )
         if not data:
             raise ModelNotAvailable(f"{dist_name} has no data file; reinstall it")
-        files.extend(Path(dist.locate_file(f)) for f in data)
+        files.extend(Path(str(dist.locate_file(f))) for f in data)
     if missing:
         raise ModelNotAvailable(
             f"model {model.key} is not installed ({len(missing)} of {model.n_parts} data packages missing). "
@@ -134,8 +134,7 @@ def ensure_model_file(key: str = DEFAULT_LOCAL_MODEL, progress: bool = False) ->
         if marker.read_text().strip() == f"{model.sha256} {stat.st_size} {int(stat.st_mtime)}":
             return target
     if target.exists():
-        digest = sha256_file(target)
-        if digest == model.sha256:
+        if sha256_file(target) == model.sha256:
             stat = target.stat()
             marker.write_text(f"{model.sha256} {stat.st_size} {int(stat.st_mtime)}\n")
             return target

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import instructor
@@ -37,8 +37,14 @@ def replay_key(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def logged_answers(calls: Iterable[tuple[Mapping[str, Any], str, str]]) -> dict[str, tuple[str, str]]:
+    """replay_key(request) -> (raw response, finish reason), from the logged calls of a run
+    (`pipeline.store.replay.logged_calls`); of two calls with the same request the later one wins."""
+    return {replay_key(request): (response, finish_reason) for request, response, finish_reason in calls}
+
+
 def make_replay_backend(model: str | None, **options: Any) -> Backend:
-    """Options: `answers` (replay_key -> (raw response, finish reason), from `pipeline.store.replay.logged_answers`),
+    """Options: `answers` (replay_key -> (raw response, finish reason), from `logged_answers`),
     `model_id` (the replayed run's model id, recorded as this backend's model), `mode` (its instructor mode)."""
     answers: Mapping[str, tuple[str, str]] | None = options.get("answers")
     if answers is None:

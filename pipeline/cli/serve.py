@@ -57,7 +57,6 @@ def serve_model_command(model_key: str | None, port: int, n_ctx: int, threads: i
     from pipeline.backends.local import make_local_backend
     from pipeline.errors import BackendError, ModelNotAvailable
 
-    err = click.get_text_stream("stderr")
     try:
         backend = make_local_backend(model_key, n_ctx=n_ctx, threads=threads)
     except (BackendError, ModelNotAvailable) as exc:
@@ -70,12 +69,12 @@ def serve_model_command(model_key: str | None, port: int, n_ctx: int, threads: i
     except OSError as exc:
         click.echo(f"Error: cannot listen on {HOST}:{port} ({exc.strerror or exc}); pick another --port", err=True)
         sys.exit(2)
-    click.echo(f"Serving {backend.model} at {server.url}", file=err)
-    click.echo(f"  run-pipeline FOLDER --model local/{backend.model} --base-url {server.url}", file=err)
+    click.echo(f"Serving {backend.model} at {server.url}", err=True)
+    click.echo(f"  run-pipeline FOLDER --model local/{backend.model} --base-url {server.url}", err=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
-        click.echo("Stopped.", file=err)
+        click.echo("Stopped.", err=True)
     finally:
         server.server_close()
         backend.close()

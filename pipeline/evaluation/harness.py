@@ -434,7 +434,7 @@ def run_pair(
 
 def _label_columns(columns: Sequence[EvalColumn]) -> None:
     base = [f"{c.prompt_name or '?'} · {c.model_label}" for c in columns]
-    for c, b in zip(columns, base):
+    for c, b in zip(columns, base, strict=True):
         if not c.label:
             c.label = b if base.count(b) == 1 else f"{b} · {c.run_id[:8]}"
 

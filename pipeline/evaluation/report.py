@@ -237,8 +237,8 @@ def _fmt(kind: str, v: Any) -> str:
 
 
 def _best_index(values: list[Any], better: str | None) -> set[int]:
-    nums = [(_as_float(v), k) for k, v in enumerate(values)]
-    nums = [(v, k) for v, k in nums if v is not None]
+    floats = [(_as_float(v), k) for k, v in enumerate(values)]
+    nums = [(v, k) for v, k in floats if v is not None]
     if better is None or len(nums) < 2:
         return set()
     target = max(v for v, _ in nums) if better == "high" else min(v for v, _ in nums)
@@ -375,14 +375,18 @@ def render_markdown(columns: list[dict]) -> str:
     out += ["## Summary", ""]
     header = ["Metric", *labels] + (["Δ last − first"] if multi else [])
     rows = []
-    for group, name, get, kind, better in _summary_rows(fields):
+    for _group, name, get, kind, better in _summary_rows(fields):
         vals = [get(c) for c in columns]
         best = _best_index(vals, better)
         cells = [(f"**{_fmt(kind, v)}**" if k in best else _fmt(kind, v)) for k, v in enumerate(vals)]
         row = [name, *cells]
         if multi:
-            a, b = _as_float(vals[0]), _as_float(vals[-1])
-            row.append(_delta(b - a, kind=kind) if kind in ("num", "int") and a is not None and b is not None else "")
+            first, last = _as_float(vals[0]), _as_float(vals[-1])
+            row.append(
+                _delta(last - first, kind=kind)
+                if kind in ("num", "int") and first is not None and last is not None
+                else ""
+            )
         rows.append(row)
     out += _md_table(header, rows) + [""]
 
@@ -434,7 +438,7 @@ def render_markdown(columns: list[dict]) -> str:
             )
         out += _md_table(["Run", "Slot F1", "TP", "FP", "FN", "Wrong fields", "Grounding"], rows) + [""]
         for k, c in enumerate(columns):
-            a = _article_scores(c, name)
+            a = _article_scores(c, name) or {}
             if not a:
                 continue
             wrong = _wrong_fields(a)
@@ -691,7 +695,7 @@ def _note(ok: bool, detail: Any) -> str:
     return str(detail) if not ok or "km" in str(detail) else ""
 
 
-def _quotes_html(spans: Iterable[Any]) -> str:
+def _quotes_html(spans: Iterable[Any] | None) -> str:
     return "".join(f"<blockquote>{_e(s)}</blockquote>" for s in spans or [] if s)
 
 

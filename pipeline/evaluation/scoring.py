@@ -702,7 +702,7 @@ def score_article(
     if rows and cols:
         sub = weights[np.ix_(rows, cols)]
         r_idx, c_idx = linear_sum_assignment(sub, maximize=True)
-        for r, c in zip(r_idx, c_idx):
+        for r, c in zip(r_idx, c_idx, strict=True):
             i, j = rows[r], cols[c]
             if admissible[i, j]:
                 pairs.append((i, j))

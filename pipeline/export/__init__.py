@@ -76,6 +76,7 @@ def export_events(store: Store, fmt: str, output: str | None, run_id: str | None
     elif fmt == "map":
         from pipeline.export.maps import draw_event_map
 
+        assert output is not None, "the map format writes a PNG file: give an output path"  # the CLI requires one
         draw_event_map(records, output, title=f"{len(records)} events")
     else:
         raise ValueError(f"unknown format {fmt}")

@@ -290,7 +290,7 @@ def write_acled_csv(events: list[dict[str, Any]], path: str | Path | IO[str], *,
     if hasattr(path, "write"):
         _write(path)  # type: ignore[arg-type]
     else:
-        target = Path(path)  # type: ignore[arg-type]
+        target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", encoding="utf-8", newline="") as fh:
             _write(fh)

@@ -17,6 +17,7 @@ import gzip
 import json
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ def draw_event_map(events: list[dict[str, Any]], path_png: str | Path, title: st
     off_map: list[int] = []
     if max(ext[1] - ext[0], ext[3] - ext[2]) > MAX_SPAN_DEG:
         main = Counter(country_code(e.get("country")) for e in located).most_common(1)[0][0]
-        ext = _extent([p for p, e in zip(pts, located) if country_code(e.get("country")) == main])
+        ext = _extent([p for p, e in zip(pts, located, strict=True) if country_code(e.get("country")) == main])
         off_map = [i for i, p in enumerate(pts) if not _inside(p, ext)]
     on_map = [i for i in range(len(located)) if i not in off_map]
 
@@ -169,13 +170,12 @@ def draw_event_map(events: list[dict[str, Any]], path_png: str | Path, title: st
     panel_h *= scale
     fig_h = panel_h + 2.3
     fig = Figure(figsize=(fig_w, fig_h), dpi=120)
-    FigureCanvasAgg(fig)
-    renderer = fig.canvas.get_renderer()
-    shown_cc = {country_code(e.get("country")) for e in located} - {None}
+    renderer = FigureCanvasAgg(fig).get_renderer()  # the canvas attaches itself to the figure
+    shown_cc = {cc for cc in (country_code(e.get("country")) for e in located) if cc is not None}
 
     left = 0.6
     axes = []
-    for e, w in zip(panels, widths):
+    for e, w in zip(panels, widths, strict=True):
         ax = fig.add_axes((left / fig_w, 1.55 / fig_h, w / fig_w, panel_h / fig_h))
         left += w + 0.8
         axes.append(ax)
@@ -289,7 +289,7 @@ def _ground_ratio(ext: tuple[float, float, float, float]) -> float:
     return (ext[1] - ext[0]) * k / (ext[3] - ext[2])
 
 
-def _background(ax, ext, shown_cc: set[str], n_town_labels: int, avoid: list[tuple[float, float]] = ()) -> None:
+def _background(ax, ext, shown_cc: set[str], n_town_labels: int, avoid: Sequence[tuple[float, float]] = ()) -> None:
     """Sea, country outlines, gazetteer towns (grey dots, the largest named, except
     those under an event in `avoid`), admin1 names."""
     from matplotlib.patches import Polygon
@@ -316,7 +316,7 @@ def _background(ax, ext, shown_cc: set[str], n_town_labels: int, avoid: list[tup
                     zorder=1,
                 )
             )
-    towns = []
+    towns: list[Any] = []
     for cc in shown_cc:
         idx = country_index(cc)
         towns.extend(p for p in idx.places if _inside((p.lon, p.lat), ext))
@@ -368,7 +368,7 @@ def _draw_events(ax, renderer, located, which, pts, ext, label_skip: set[int]) -
     for (lon, lat), idxs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         idxs = sorted(idxs, key=lambda i: -int(located[i].get("fatalities") or 0))
         r = fan_r * (1 + 0.15 * max(0, len(idxs) - 4)) if len(idxs) > 1 else 0.0
-        for (dx, dy), i in zip(_fan(len(idxs), r), idxs):
+        for (dx, dy), i in zip(_fan(len(idxs), r), idxs, strict=True):
             e = located[i]
             colour = EVENT_COLOURS.get(str(e.get("event_type")), OTHER_COLOUR)
             precise = e.get("geo_precision") != 3 and e.get("geo_method") not in ("admin1_centroid", "country_centroid")
@@ -450,8 +450,8 @@ def build_outlines(ne_zip: str | Path, out: str | Path = OUTLINES, tolerance: fl
     sf = shapefile.Reader(str(ne_zip), encoding="utf-8")
     fields = [f[0] for f in sf.fields[1:]]
     countries: dict[str, list[list[list[float]]]] = {}
-    for rec, shp in zip(sf.records(), sf.shapes()):
-        d = dict(zip(fields, rec))
+    for rec, shp in zip(sf.records(), sf.shapes(), strict=False):
+        d = dict(zip(fields, rec, strict=False))
         cc = d["ISO_A2_EH"] if d.get("ISO_A2_EH") not in ("-99", "", None) else d["ADM0_A3"]
         g = sg.shape(shp.__geo_interface__).simplify(tolerance, preserve_topology=True)
         for poly in [g] if g.geom_type == "Polygon" else list(g.geoms):

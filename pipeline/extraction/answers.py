@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -104,11 +104,10 @@ def incident_list_model(max_items: int) -> type[BaseModel]:
 
 
 # The same slots without the quote, for an incident whose sentence code already chose.
-IncidentFill = create_model(
-    "IncidentFill",
-    __config__=ConfigDict(extra="forbid"),
-    **{name: (f.annotation, f) for name, f in IncidentSlots.model_fields.items() if name != "quote"},
-)
+_fill_fields: dict[str, Any] = {
+    name: (f.annotation, f) for name, f in IncidentSlots.model_fields.items() if name != "quote"
+}
+IncidentFill = create_model("IncidentFill", __config__=ConfigDict(extra="forbid"), **_fill_fields)
 
 
 def complete_incidents(raw: str) -> list[IncidentSlots]:

@@ -93,8 +93,9 @@ def _retry_failure(exc: InstructorRetryException) -> str:
     """What went wrong in the last attempt, not instructor's '<failed_attempts>' dump."""
     n = getattr(exc, "n_attempts", "?")
     cause = exc.__cause__
-    if cause is None and getattr(exc, "failed_attempts", None):
-        cause = exc.failed_attempts[-1].exception
+    failed_attempts = getattr(exc, "failed_attempts", None)
+    if cause is None and failed_attempts:
+        cause = failed_attempts[-1].exception
     if isinstance(cause, ValidationError):
         errors = cause.errors(include_url=False)
         parts = []

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import instructor
 import openai
@@ -221,7 +221,8 @@ def _response_text(completion: ChatCompletion) -> str:
         return ""
     message = completion.choices[0].message
     if message.tool_calls:
-        return message.tool_calls[0].function.arguments
+        # Only function tools are ever offered (forced tool calls), so the call has `.function`.
+        return cast(Any, message.tool_calls[0]).function.arguments
     return message.content or ""
 
 

@@ -337,7 +337,9 @@ def article_block(article: Article, sentences: list[Sentence]) -> str:
 MAX_SWEEP = 3
 
 
-def sweep_candidates(sentences: list[Sentence], cited: set[int], known_tolls: set[int] = frozenset()) -> list[Sentence]:
+def sweep_candidates(
+    sentences: list[Sentence], cited: set[int], known_tolls: set[int] | frozenset[int] = frozenset()
+) -> list[Sentence]:
     """Sentences stating harm that no listed incident cites, in article order, at most MAX_SWEEP.
 
     The first two lines (headline and lede) restate the main incident the

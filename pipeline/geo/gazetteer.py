@@ -283,17 +283,19 @@ class CountryIndex:
             s[1] += p.lon
             s[2] += 1
         self.admin1_centroids = {k: (v[0] / v[2], v[1] / v[2]) for k, v in sums.items() if v[2]}
-        n = len(places) or 1
-        self.centroid = (sum(p.lat for p in places) / n, sum(p.lon for p in places) / n) if places else None
+        n_places = len(places) or 1
+        self.centroid = (
+            (sum(p.lat for p in places) / n_places, sum(p.lon for p in places) / n_places) if places else None
+        )
         # admin1 matching index: normalised name -> code
         self.admin1_index: dict[str, str] = {}
         for code, name in admin1_names.items():
             self.admin1_index.setdefault(normalize_admin1(name), code)
             self.admin1_index.setdefault(normalize(name), code)
         for alias, target in ADMIN1_ALIASES.get(cc, {}).items():
-            code = self._code_of_name(target)
-            if code is not None:
-                self.admin1_index.setdefault(normalize_admin1(alias), code)
+            alias_code = self._code_of_name(target)
+            if alias_code is not None:
+                self.admin1_index.setdefault(normalize_admin1(alias), alias_code)
 
     def _alt_norms(self, p: Place) -> list[str]:
         return _ALT_NAMES.get(p.geonameid, [])
@@ -395,7 +397,7 @@ class CountryIndex:
         variants = query_variants(location)
         # 1. exact on normalised names
         for k, v in enumerate(variants):
-            hits = self.by_name.get(v)
+            hits = self.by_name.get(v) or []
             picked = self._pick([h[0] for h in hits], admin1_code, strict) if hits else None
             if picked:
                 i, in_a1, unamb = picked
@@ -434,9 +436,9 @@ class CountryIndex:
                     sub = " ".join(words[start : start + n])
                     if len(sub.replace(" ", "")) < 4:
                         continue
-                    hits = [h[0] for h in self.by_name.get(sub, []) if self.places[h[0]].admin1 == admin1_code]
-                    if hits:
-                        i = max(hits, key=lambda j: self.places[j].pop)
+                    ids = [h[0] for h in self.by_name.get(sub, []) if self.places[h[0]].admin1 == admin1_code]
+                    if ids:
+                        i = max(ids, key=lambda j: self.places[j].pop)
                         return self._result(i, "fuzzy", 0.6, 2)
         return None
 
@@ -653,9 +655,9 @@ def build_admin1_table(geocode_gz: str | Path, out: str | Path = ADMIN1_TABLE) -
 
     locs = json.loads(gzip.open(geocode_gz).read())
     by_coord = {
-        (l["country_code"], round(l["latitude"], 3), round(l["longitude"], 3)): l["state"]
-        for l in locs
-        if l.get("state")
+        (loc["country_code"], round(loc["latitude"], 3), round(loc["longitude"], 3)): loc["state"]
+        for loc in locs
+        if loc.get("state")
     }
     votes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for c in _load_cities().values():

@@ -171,4 +171,4 @@ class Store:
             params = [run_id]
         cur = self.con.execute(sql, params)
         names = [d[0] for d in cur.description]
-        return [row_to_record(dict(zip(names, row))) for row in cur.fetchall()]
+        return [row_to_record(dict(zip(names, row, strict=True))) for row in cur.fetchall()]

@@ -1,16 +1,19 @@
-"""What a replay reads from a stored run: its logged answers, its articles and its events."""
+"""What a replay reads from a stored run: its logged calls, its articles and its events.
+
+The store only reads: keying the logged answers by request is the replay
+backend's business (`pipeline.backends.replay.logged_answers`).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pipeline.backends.replay import replay_key
 from pipeline.store.database import Store
 
 
-def logged_answers(store: Store, run_id: str) -> dict[str, tuple[str, str]]:
-    """replay_key(request) -> (raw response, finish reason), for every call of the run that got a response.
+def logged_calls(store: Store, run_id: str) -> list[tuple[dict[str, Any], str, str]]:
+    """(request as logged, raw response, finish reason) for every call of the run that got a response, oldest first.
 
     A call logged as `truncated` hit the token limit: it is replayed with finish
     reason "length", so the code meets the same cut-off answer it met then.
@@ -20,11 +23,14 @@ def logged_answers(store: Store, run_id: str) -> dict[str, tuple[str, str]]:
         "ORDER BY started_at",
         [run_id],
     ).fetchall()
-    answers: dict[str, tuple[str, str]] = {}
-    for request, response, outcome in rows:
-        key = replay_key(json.loads(request) if isinstance(request, str) else request)
-        answers[key] = (str(response), "length" if outcome == "truncated" else "stop")
-    return answers
+    return [
+        (
+            json.loads(request) if isinstance(request, str) else request,
+            str(response),
+            "length" if outcome == "truncated" else "stop",
+        )
+        for request, response, outcome in rows
+    ]
 
 
 def run_info(store: Store, run_id: str) -> dict[str, Any]:

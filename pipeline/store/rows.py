@@ -137,7 +137,9 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
             out[name] = list(row.get(name) or [])
         else:
             out[name] = row.get(name)
-    out["evidence_offsets"] = [[s, e] for s, e in zip(row.get("evidence_start") or [], row.get("evidence_end") or [])]
+    out["evidence_offsets"] = [
+        [s, e] for s, e in zip(row.get("evidence_start") or [], row.get("evidence_end") or [], strict=False)
+    ]
     out["geo_method"] = row.get("geo_method")
     out["article"] = row.get("article")
     out["article_id"] = row.get("article_id")

@@ -1,0 +1,91 @@
+"""The staged design's code rules: each has a name, is recorded on the events it changed, and can be switched off.
+
+The staged design lets code do what the codebook defines formally (dates
+against a reference day, toll sums, grounding, merging) and a few rules that
+correct the model's answer from the incident's own sentence. Every rule that
+changes a field calls `fired(NAME)`; the names it fired are stored with the
+event (`events.rules`), so a rule's precision can be measured on reviewed or
+gold events. `disabled(NAMES)` switches rules off for an ablation: replaying a
+run's logged answers with a rule off (`benchmarks/rule_ablation.py`) shows what
+that rule is worth on every gold set, with no model call.
+
+`RULES` is the table of names and what each changes. A rule that does not pay
+across the gold sets is deleted, not kept switched off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
+
+RULES: dict[str, str] = {
+    # meaning: the event code and the roles of the actors
+    "event_code_from_sentence": "event code changed to the sub-event type the incident's sentence names "
+    "(rape, abduction, mob, protest, the kind of explosive, clashes)",
+    "civilians_are_the_target": "Civilians given as actor1 moved to actor2",
+    "battle_against_civilians_is_violence": "a battle whose other side is civilians named in the sentence "
+    "becomes violence against civilians",
+    "fighters_killed_is_a_battle": "an attack in whose sentence fighters died or fought, and no civilian, "
+    "becomes an armed clash",
+    "violence_needs_civilian_victims": "violence against civilians whose target is an armed group becomes a battle",
+    "protest_and_mob_actors": "protests get Protesters as actor1 (and the intervening force); mob violence "
+    "gets Rioters against Civilians",
+    # actors
+    "actor_alias": "actor name mapped to the canonical name of the actor table",
+    "actor_generic_name": "actor name mapped to a generic codebook name (Military Forces of X, Civilians, ...)",
+    # tolls
+    "toll_from_sentence": "the model gave no numbers: the one plain toll its sentence states is used",
+    "toll_grounded": "numbers the sentence does not state, or that count the wounded, dropped from the toll",
+    "toll_cap": "a toll above MAX_INCIDENT_TOLL is a tally, not an incident: the incident is dropped",
+    # incidents
+    "running_total": "a listed sentence that reads as a running total or a tally over a period is dropped",
+    "sweep": "an incident found by asking about a harm sentence the list left out",
+    "sentence_merge": "sentences about the same incident merged into one event",
+    # dates and places
+    "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",
+    "place_settled": "a town given as admin1 moved to location, or the region filled from the gazetteer",
+    "place_not_in_text": "a place the article never names dropped",
+}
+
+_disabled: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("disabled_rules", default=frozenset())
+_collector: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("fired_rules", default=None)
+
+
+def enabled(name: str) -> bool:
+    """False when an ablation switched the rule off."""
+    assert name in RULES, f"unknown rule {name!r}"
+    return name not in _disabled.get()
+
+
+def fired(name: str) -> None:
+    """Record that rule `name` changed a field of the incident being built."""
+    assert name in RULES, f"unknown rule {name!r}"
+    collected = _collector.get()
+    if collected is not None and name not in collected:
+        collected.append(name)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[str]]:
+    """Collect the names of the rules fired inside the block (one incident's)."""
+    names: list[str] = []
+    token = _collector.set(names)
+    try:
+        yield names
+    finally:
+        _collector.reset(token)
+
+
+@contextlib.contextmanager
+def disabled(names: Iterable[str]) -> Iterator[None]:
+    """Switch rules off inside the block (for an ablation); unknown names are an error."""
+    names = frozenset(names)
+    unknown = sorted(names - set(RULES))
+    if unknown:
+        raise ValueError(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
+    token = _disabled.set(_disabled.get() | names)
+    try:
+        yield
+    finally:
+        _disabled.reset(token)

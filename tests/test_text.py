@@ -1,0 +1,148 @@
+"""Dates, tolls, languages and chunks: the code half of the staged design, from the codebook's rules."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from pipeline.backends import get_backend
+from pipeline.extraction import languages
+from pipeline.extraction.article import extract_article
+from pipeline.extraction.staged import MAX_CHUNK_CHARS, chunks_of
+from pipeline.extraction.text import (
+    date_cue,
+    fatalities_from,
+    is_candidate,
+    numbers_in,
+    split_sentences,
+    stated_toll,
+)
+from pipeline.ingest import Article
+from pipeline.prompts import load_prompt
+
+TUESDAY = date(2024, 3, 12)
+
+
+# -- tolls: the lowest total explicitly reported, all sides together ----------------------------
+
+
+def test_compound_number_words_are_numbers():
+    assert 200 in numbers_in("Two hundred people were killed in the raid.")
+    assert stated_toll("Two hundred people were killed in the raid.") == 200
+    assert 25 in numbers_in("Twenty-five soldiers died.")
+
+
+def test_a_crowd_is_not_a_count():
+    assert 1000 not in numbers_in("Thousands marched after 4 protesters were killed.")
+
+
+def test_per_side_tolls_add_up_unless_a_total_comes_first():
+    assert fatalities_from([3, 2, 5], "3 soldiers, 2 policemen and 5 civilians were killed.") == 10
+    assert fatalities_from([5, 3, 2], "The attack killed 5 people: 3 soldiers and 2 policemen.") == 5
+
+
+def test_the_day_of_a_date_does_not_block_the_stated_toll():
+    assert stated_toll("On 12 March, 7 people were killed in the attack.") == 7
+    assert stated_toll("On March 12, 7 people were killed in the attack.") == 7
+
+
+# -- dates: resolved against the reference day --------------------------------------------------
+
+
+def test_may_and_march_as_words_are_not_months():
+    assert date_cue("Thousands march 12 kilometres to the capital.", TUESDAY) is None
+    assert date_cue("Officials say the toll may 10 times exceed the count.", TUESDAY) is None
+    cue = date_cue("On March 10, gunmen attacked the convoy.", TUESDAY)
+    assert cue is not None and cue.start == date(2024, 3, 10)
+
+
+def test_spans_of_hours_and_days_end_the_day_before_the_report():
+    day = timedelta(days=1)
+    cue = date_cue("Fighting in the past 48 hours killed 30.", TUESDAY)
+    assert (cue.start, cue.end) == (TUESDAY - 2 * day, TUESDAY - day)
+    cue = date_cue("Fighting in the past 24 hours killed 30.", TUESDAY)
+    assert (cue.start, cue.end) == (TUESDAY - day, None)
+    cue = date_cue("Two days of clashes killed 30.", TUESDAY)
+    assert (cue.start, cue.end) == (TUESDAY - 2 * day, TUESDAY - day)
+
+
+# -- every language the model reads ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("Les soldats ont été attaqués dans la région de Mopti, selon une source sécuritaire.", "fr"),
+        ("Los soldados fueron atacados en el departamento del Cauca, según la policía.", "es"),
+        ("Os soldados foram atacados na província de Cabo Delgado, segundo a polícia.", "pt"),
+        ("قتل خمسة جنود في هجوم على نقطة تفتيش في محافظة درعا.", "ar"),
+        ("Soldiers were attacked in the region, the army said on Monday.", "en"),
+    ],
+)
+def test_the_article_language_is_recognised(text, lang):
+    assert languages.language_of(text) == lang
+
+
+@pytest.mark.parametrize(
+    "lang, sentence, toll",
+    [
+        ("fr", "Trois civils ont été tués mardi dans une attaque près de Gao.", 3),
+        ("es", "Cinco policías murieron el martes en una emboscada en el Cauca.", 5),
+        ("pt", "Quatro pessoas foram mortas na terça-feira em Cabo Delgado.", 4),
+        ("ar", "قتل ٥ مدنيين يوم الثلاثاء في غارة جوية على بلدة في إدلب.", 5),
+    ],
+)
+def test_tolls_dates_and_cues_in_other_languages(lang, sentence, toll):
+    with languages.reading(lang):
+        (s,) = split_sentences(sentence)
+        assert is_candidate(s)
+        assert toll in numbers_in(sentence)
+        assert fatalities_from([toll], sentence) == toll
+        cue = date_cue(sentence, date(2024, 3, 14))  # a Thursday: "Tuesday" is the 12th
+        assert cue is not None and cue.start == TUESDAY
+
+
+def test_a_non_english_article_is_read_by_the_model():
+    text = (
+        "Attaque meurtrière dans le centre du Mali\n\n"
+        "Des hommes armés ont tué 12 villageois mardi dans une attaque contre le village de Diallassagou, "
+        "a indiqué un responsable local. Les assaillants sont arrivés à moto et ont incendié des greniers."
+    )
+    article = Article(path="fr.txt", file_name="fr.txt", text=text, article_id="fr", published=date(2024, 3, 14))
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    assert result.error is None
+    assert result.calls, "the model must be asked about a French article"
+
+
+def test_sentences_split_in_arabic():
+    text = "قتل خمسة جنود في هجوم. وقال مسؤول إن المهاجمين فروا."
+    assert len(split_sentences(text)) == 2
+
+
+# -- long articles: chunks that each fit the model's context -----------------------------------
+
+
+def test_chunks_cover_every_sentence_within_the_budget():
+    text = "\n".join(f"Sentence number {i} says that 3 people were killed in town {i}." for i in range(500))
+    sentences = split_sentences(text)
+    chunks = chunks_of(sentences, 2000)
+    assert [s.number for c in chunks for s in c] == [s.number for s in sentences]
+    assert all(sum(len(s.text) + 1 for s in c) <= 2000 for c in chunks)
+
+
+def test_an_article_longer_than_the_context_is_extracted_in_chunks():
+    paragraph = (
+        "Officials described the situation in the province as tense. Residents stayed indoors and markets were "
+        "closed for most of the week while the authorities assessed the damage to roads and bridges. "
+    )
+    incidents = [f"Gunmen killed {n} villagers in the village of Town{n} on Monday." for n in range(2, 12)]
+    body = "\n".join(paragraph * 15 + incident for incident in incidents)  # about 5,000 words
+    text = "Violence across the province\n\n" + body
+    assert len(text) > 3 * MAX_CHUNK_CHARS["en"]
+    article = Article(path="long.txt", file_name="long.txt", text=text, article_id="long", published=TUESDAY)
+    result = extract_article(article, load_prompt("default"), get_backend("fake"), run_id="r")
+    assert result.error is None
+    lists = [c for c in result.calls if c["stage"] == "extract"]
+    assert len(lists) >= 3  # one list call per chunk
+    assert len(result.events) >= 3

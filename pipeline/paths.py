@@ -24,6 +24,10 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 CHECKOUT_DIR = PACKAGE_DIR.parent
+# Installed from a wheel, the package's parent is site-packages, where another
+# distribution may have put a top-level `evals/` or `prompts/` (OpenAI's `evals`
+# package does); only a folder holding our pyproject.toml counts as the checkout.
+IN_CHECKOUT = (CHECKOUT_DIR / "pyproject.toml").is_file()
 SHARE_NAME = "conflict-events"
 HOME_ENV = "CONFLICT_EVENTS_HOME"
 
@@ -45,19 +49,20 @@ def _share_dirs() -> list[Path]:
 def shipped_dir(name: str) -> Path:
     """The folder `name` ("prompts" or "evals"): $CONFLICT_EVENTS_HOME, the checkout, or the installed copy.
 
-    Returns the checkout's path when none exists, so an error message names
+    Returns the first candidate when none exists, so an error message names
     where the folder was expected.
     """
     candidates = []
     home = os.environ.get(HOME_ENV)
     if home:
         candidates.append(Path(home) / name)
-    candidates.append(CHECKOUT_DIR / name)
+    if IN_CHECKOUT:
+        candidates.append(CHECKOUT_DIR / name)
     candidates += [share / name for share in _share_dirs()]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    return CHECKOUT_DIR / name
+    return candidates[0]
 
 
 def prompts_dir() -> Path:

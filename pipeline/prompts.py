@@ -27,6 +27,7 @@ DEFAULT_PROMPT = "default"
 STRATEGY_SECTIONS: dict[str, tuple[str, ...]] = {
     "single": (),
     "staged": ("system", "task"),
+    "peer": (),
 }
 
 

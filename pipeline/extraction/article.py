@@ -31,6 +31,7 @@ from pipeline.backends.base import Backend
 from pipeline.backends.redact import redact
 from pipeline.errors import ExtractionFailed
 from pipeline.extraction.caller import CallLog, ModelCaller
+from pipeline.extraction.peer import extract_peer
 from pipeline.extraction.single import extract_single
 from pipeline.extraction.staged import extract_staged
 from pipeline.ingest import Article
@@ -49,7 +50,7 @@ class ExtractionResult:
 
 def strategies() -> dict[str, Callable[[Article, Prompt, ModelCaller], list[ConflictEvent]]]:
     """Every extraction design, by the name a prompt's `strategy:` gives (see `pipeline.prompts`)."""
-    return {"single": extract_single, "staged": extract_staged}
+    return {"single": extract_single, "staged": extract_staged, "peer": extract_peer}
 
 
 def extract_article(article: Article, prompt: Prompt, backend: Backend, run_id: str) -> ExtractionResult:

@@ -132,8 +132,21 @@ def _fake_fill(kwargs: dict[str, Any]) -> str:
 STAGED_RULES = {"IncidentList": _fake_incidents, "IncidentFill": _fake_fill}
 
 
+PEER_FIELDS = (
+    "event_date", "event_type", "sub_event_type", "actor1", "actor2", "country", "admin1", "location",
+    "fatalities", "civilian_targeting", "evidence",
+)  # fmt: skip
+
+
+def answer_peer(kwargs: dict[str, Any]) -> str:
+    """The peer baseline's schema: the same rule-based events, with the peer's fields only."""
+    events = json.loads(answer_article_events(kwargs))["events"]
+    return json.dumps({"events": [{k: e[k] for k in PEER_FIELDS} for e in events]})
+
+
 RULES = {
     "ArticleEvents": answer_article_events,
+    "PeerAnswer": answer_peer,
     **STAGED_RULES,
 }
 

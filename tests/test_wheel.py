@@ -46,6 +46,8 @@ class Installed:
     venv: Path
     site_packages: Path
     plugins: Path
+    source: Path  # the copy of the working tree the wheel was built from
+    sources: tuple[str, ...]  # its files, relative to the checkout
 
     @property
     def bin(self) -> Path:
@@ -108,11 +110,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     assert not base.resolve().is_relative_to(ROOT)
 
     source = base / "source"
+    sources = []
     for name in _tree_files():
         path = ROOT / name
         if path.is_file():  # a tracked file deleted in the working tree is not built
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, source / name)
+            sources.append(name)
 
     dist = base / "dist"
     _check(
@@ -141,7 +145,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     plugins = base / "plugins"
     shutil.copytree(source / "tests" / "support", plugins / "tests" / "support")
     (plugins / "tests" / "__init__.py").write_text("")
-    return Installed(wheel=wheel, venv=venv, site_packages=site_packages, plugins=plugins)
+    return Installed(
+        wheel=wheel, venv=venv, site_packages=site_packages, plugins=plugins, source=source, sources=tuple(sources)
+    )
 
 
 @pytest.fixture
@@ -161,7 +167,7 @@ def _names_under(prefix: str, files: list[str]) -> set[str]:
 
 
 def test_wheel_carries_package_data_prompts_and_evals(installed: Installed):
-    tracked = [name for name in _tree_files() if (ROOT / name).is_file()]
+    tracked = list(installed.sources)
     with zipfile.ZipFile(installed.wheel) as wheel:
         contents = wheel.namelist()
     # Data files travel as <name>-<version>.data/data/<path>, installed under the venv's prefix.
@@ -236,10 +242,10 @@ def test_installed_wheel_runs_outside_the_checkout(installed: Installed, one_see
     finally:
         con.close()
     assert status == "completed"
-    # The run used the default prompt as shipped, which is the checkout's file byte for byte.
+    # The run used the default prompt as shipped, which is the built tree's file byte for byte.
     installed_prompt = venv / SHARE / "prompts" / "default.md"
     assert prompt_hash == hashlib.sha256(installed_prompt.read_bytes()).hexdigest()
-    assert installed_prompt.read_bytes() == (ROOT / "prompts" / "default.md").read_bytes()
+    assert installed_prompt.read_bytes() == (installed.source / "prompts" / "default.md").read_bytes()
 
 
 @pytest.mark.model

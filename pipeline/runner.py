@@ -111,7 +111,7 @@ def _geocode(record: dict[str, Any]) -> dict[str, Any]:
 def build_event_rows(result: ExtractionResult, article: Article, run_id: str) -> list[dict[str, Any]]:
     rows = []
     for index, event in enumerate(result.events):
-        record = _geocode(event.to_record())
+        record = {**_geocode(event.to_record()), "rules": list(event._rules)}
         rows.append(
             event_to_row(
                 record,

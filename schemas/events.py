@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -63,6 +64,9 @@ class ConflictEvent(BaseModel):
     """One event: one type of violence or demonstration, same actors, one place, one day."""
 
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    # Names of the extractor's code rules that changed this event's fields (provenance, not a
+    # codebook field: never in the JSON schema a model is asked to fill).
+    _rules: list[str] = PrivateAttr(default_factory=list)
 
     event_date: IsoDate = Field(description="Day the event happened, YYYY-MM-DD.")
     event_end_date: IsoDate | None = Field(

@@ -98,7 +98,8 @@ def test_fatalities_sum_only_what_the_text_states(killed, text, expected):
     [
         ("The war has killed more than 370,000 people since 2011.", True),
         ("The war, which started in 2011 with the repression of protests, has killed more than 370,000.", True),
-        ("A total of 248 women have reported being raped.", True),
+        ("In all, 248 women have reported being raped since January.", True),
+        ("A total of 14 soldiers were killed in the ambush on Monday.", False),
         ("More than 920 civilians have been killed since late April.", True),
         ("Regime air strikes killed 12 civilians on Monday.", False),
     ],

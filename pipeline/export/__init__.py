@@ -35,6 +35,7 @@ FLAT_COLUMNS = [
     "source",
     "notes",
     "evidence",
+    "rules",
     "event_id",
     "run_id",
     "article_id",
@@ -48,7 +49,7 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
     row.update(
         actor1=a1.get("name"), actor1_type=a1.get("actor_type"), actor2=a2.get("name"), actor2_type=a2.get("actor_type")
     )
-    for key in ("assoc_actors_1", "assoc_actors_2", "evidence"):
+    for key in ("assoc_actors_1", "assoc_actors_2", "evidence", "rules"):
         row[key] = " | ".join(record.get(key) or [])
     return row
 

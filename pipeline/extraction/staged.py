@@ -35,6 +35,7 @@ from typing import Any
 
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
+from pipeline.extraction import languages, rules
 from pipeline.extraction.answers import (
     EVENT_CODES,
     MAX_LISTED,
@@ -57,8 +58,6 @@ from pipeline.extraction.normalise import (
     settle_places,
 )
 from pipeline.extraction.text import (
-    DEATH_WORDS,
-    HARM_WORDS,
     MAX_INCIDENT_TOLL,
     MAX_SENTENCE_CHARS,
     DateCue,
@@ -73,6 +72,8 @@ from pipeline.extraction.text import (
     source_of,
     split_sentences,
     stated_toll,
+    states_deaths,
+    states_harm,
 )
 from pipeline.ingest import Article
 from pipeline.prompts import Prompt
@@ -95,6 +96,7 @@ class Draft:
     per_side: bool  # the toll came from per-side numbers ("29 ... and 31 ...")
     cue: DateCue | None
     sentences: list[Sentence] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # the code rules that changed this incident (see rules.py)
 
     @property
     def actors(self) -> set[str]:
@@ -102,46 +104,95 @@ class Draft:
 
 
 def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
+    """One listed incident as a draft event; the code rules that changed it are recorded on it."""
+    with rules.collecting() as fired:
+        draft = _draft_from(slots, cited, article, ref)
+    if draft is not None:
+        draft.rules = list(fired)
+    return draft
+
+
+def _normalised_actor(name: str | None, country: str, text: str) -> Actor | None:
+    """The model's actor name through the actor table and the codebook's generic names (recorded, not ablatable)."""
+    actor = normalise_actor(name, None, country, text)
+    if actor is not None and name and actor.name != name.strip():
+        rules.fired("actor_alias" if actor.name in actor_rules()["named"] else "actor_generic_name")
+    return actor
+
+
+def _draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
     text = article.text
     cited_text = " ".join(c.text for c in cited)
     country = slots.country.strip()
-    actor1 = normalise_actor(slots.actor1, None, country, text)
-    actor2 = normalise_actor(slots.actor2, None, country, text)
-    fatalities = fatalities_from(slots.killed, cited_text) if slots.killed else stated_toll(cited_text)
-    if actor1 is None or fatalities > MAX_INCIDENT_TOLL:
-        return None  # no one acting, or a tally ("25,671 civilians killed"), not one incident
-    code = reconcile_event(slots.event, cited_text, fatalities)
+    actor1 = _normalised_actor(slots.actor1, country, text)
+    actor2 = _normalised_actor(slots.actor2, country, text)
+    if slots.killed:
+        fatalities = fatalities_from(slots.killed, cited_text)
+        if fatalities != sum(dict.fromkeys(slots.killed)):
+            rules.fired("toll_grounded")
+    elif rules.enabled("toll_from_sentence"):
+        fatalities = stated_toll(cited_text)
+        if fatalities:
+            rules.fired("toll_from_sentence")
+    else:
+        fatalities = 0
+    if actor1 is None:
+        return None  # no one acting
+    if fatalities > MAX_INCIDENT_TOLL and rules.enabled("toll_cap"):
+        return None  # a tally ("25,671 civilians killed"), not one incident
+    code = (
+        reconcile_event(slots.event, cited_text, fatalities)
+        if rules.enabled("event_code_from_sentence")
+        else slots.event
+    )
+    if code != slots.event:
+        rules.fired("event_code_from_sentence")
     etype, sub = EVENT_CODES[code]
     if actor2 is not None and actor2.name == actor1.name:
         actor2 = None
-    if actor1.name == "Civilians" and actor2 is not None:
+    if actor1.name == "Civilians" and actor2 is not None and rules.enabled("civilians_are_the_target"):
         actor1, actor2 = actor2, actor1  # civilians are the target, not the initiator
+        rules.fired("civilians_are_the_target")
     civilians_said = re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE) is not None
     if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
-        if civilians_said:
+        if civilians_said and rules.enabled("battle_against_civilians_is_violence"):
             etype, sub = "Violence against civilians", "Attack"
-        else:
+            rules.fired("battle_against_civilians_is_violence")
+        elif not civilians_said:
             actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
     if (
         (etype, sub) == ("Violence against civilians", "Attack")
         and not civilians_said
         and (FIGHTER_WORDS.search(cited_text) or CLASH_WORDS.search(cited_text))
+        and rules.enabled("fighters_killed_is_a_battle")
     ):
         # "eight rebels were killed trying to sneak through frontlines", "25 pro-regime
         # forces were killed in the clashes": fighters died, not civilians.
         etype, sub = "Battles", "Armed clash"
+        rules.fired("fighters_killed_is_a_battle")
         if actor2 is not None and actor2.name == "Civilians":
             actor2 = None
-    if etype == "Violence against civilians" and is_armed(actor2):
+    if etype == "Violence against civilians" and is_armed(actor2) and rules.enabled("violence_needs_civilian_victims"):
         etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
-    actor1, actor2 = actors_for(etype, sub, actor1, actor2)
+        rules.fired("violence_needs_civilian_victims")
+    if rules.enabled("protest_and_mob_actors"):
+        paired = actors_for(etype, sub, actor1, actor2)
+        if paired != (actor1, actor2):
+            rules.fired("protest_and_mob_actors")
+        actor1, actor2 = paired
     location = clean_place(slots.location, text)
     admin1 = clean_place(slots.admin1, text)
+    if (slots.location and not location) or (slots.admin1 and not admin1):
+        rules.fired("place_not_in_text")
     if location and location.lower() == country.lower():
         location = None
     if admin1 and admin1.lower() == country.lower():
         admin1 = None  # the country is not a first-level region
-    admin1, location = settle_places(country, admin1, location, text)
+    if rules.enabled("place_settled"):
+        settled = settle_places(country, admin1, location, text)
+        if settled != (admin1, location):
+            rules.fired("place_settled")
+        admin1, location = settled
     grounded = [n for n in slots.killed if n in numbers_in(cited_text)]
     cue = None
     for c in cited:
@@ -223,6 +274,7 @@ def _merge(a: Draft, b: Draft) -> Draft:
         per_side=per_side,
         cue=a.cue or b.cue,
         sentences=a.sentences + b.sentences,
+        rules=list(dict.fromkeys([*a.rules, *b.rules, "sentence_merge"])),
     )
 
 
@@ -234,6 +286,8 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
     a sentence joins the incident right before it, or any earlier incident it
     matches on type, day, place and actors.
     """
+    if not rules.enabled("sentence_merge"):
+        return list(drafts)
     grouped: list[Draft] = []
     for draft in drafts:
         if grouped and _compatible(grouped[-1], draft):
@@ -273,9 +327,7 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
             break
         # With no named place, only a lede (which summarises) borrows from the next violent sentence.
         same_place = (draft.location.lower() in s.text.lower()) if draft.location else (first <= 3 and is_candidate(s))
-        same_toll = (
-            bool(draft.fatalities) and DEATH_WORDS.search(s.text) is not None and draft.fatalities in numbers_in(s.text)
-        )
+        same_toll = bool(draft.fatalities) and states_deaths(s.text) and draft.fatalities in numbers_in(s.text)
         if same_place or same_toll:
             cue = date_cue(s.text, ref)
             if cue:
@@ -286,13 +338,17 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
 def event_from(
     draft: Draft, article: Article, ref: date, inherited: DateCue | None, sentences: list[Sentence]
 ) -> tuple[ConflictEvent, DateCue]:
-    cue = draft.cue or following_cue(draft, sentences, ref) or inherited
-    if cue is None:
-        # Nothing in the incident itself: the closest earlier sentence with a date word.
-        for s in reversed(sentences[: draft.sentences[0].number - 1]):
-            cue = date_cue(s.text, ref)
-            if cue:
-                break
+    cue = draft.cue
+    if cue is None and rules.enabled("date_from_other_sentence"):
+        cue = following_cue(draft, sentences, ref) or inherited
+        if cue is None:
+            # Nothing in the incident itself: the closest earlier sentence with a date word.
+            for s in reversed(sentences[: draft.sentences[0].number - 1]):
+                cue = date_cue(s.text, ref)
+                if cue:
+                    break
+        if cue is not None:
+            draft.rules = [*draft.rules, "date_from_other_sentence"]
     cue = cue or DateCue(ref, None, 1)
     text = article.text
     incident_text = " ".join(s.text for s in draft.sentences)
@@ -324,6 +380,7 @@ def event_from(
         },
         context={"text": text, "published": article.published},
     )
+    event._rules = list(draft.rules)
     return event, cue
 
 
@@ -337,8 +394,17 @@ def article_block(article: Article, sentences: list[Sentence]) -> str:
 MAX_SWEEP = 3
 
 
+def _is_total(sentence: Sentence) -> bool:
+    """A running total or a tally over a period, never an incident (rule `running_total`)."""
+    return rules.enabled("running_total") and looks_like_total(sentence)
+
+
 def sweep_candidates(
-    sentences: list[Sentence], cited: set[int], known_tolls: set[int] | frozenset[int] = frozenset()
+    sentences: list[Sentence],
+    cited: set[int],
+    known_tolls: set[int] | frozenset[int] = frozenset(),
+    *,
+    skip_lede: bool = True,
 ) -> list[Sentence]:
     """Sentences stating harm that no listed incident cites, in article order, at most MAX_SWEEP.
 
@@ -348,8 +414,8 @@ def sweep_candidates(
     the strike that killed ten).
     """
     picked = []
-    for s in sentences[2:]:
-        if s.number in cited or not is_candidate(s) or looks_like_total(s) or not HARM_WORDS.search(s.text):
+    for s in sentences[2:] if skip_lede else sentences:
+        if s.number in cited or not is_candidate(s) or _is_total(s) or not states_harm(s.text):
             continue
         stated = numbers_in(s.text) - {1}
         if stated and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls)):
@@ -376,6 +442,8 @@ def sweep(
     cited: set[int],
     ref: date,
     known_tolls: set[int],
+    *,
+    skip_lede: bool = True,
 ) -> list[Draft]:
     """One small fill call per harm sentence the list left out (same cached prefix, new last line).
 
@@ -384,7 +452,7 @@ def sweep(
     are folded into it afterwards by `group_drafts`.
     """
     drafts = []
-    for sentence in sweep_candidates(sentences, cited, known_tolls):
+    for sentence in sweep_candidates(sentences, cited, known_tolls, skip_lede=skip_lede):
         try:
             slots = caller.ask(
                 IncidentFill,
@@ -400,18 +468,73 @@ def sweep(
             continue
         if draft.fatalities == 0 and draft.sub_event_type not in ("Sexual violence", "Abduction/forced disappearance"):
             continue
+        draft.rules = [*draft.rules, "sweep"]
         drafts.append(draft)
     return drafts
 
 
+# An article block longer than this is split into chunks that each get their own list call
+# (the system prompt and worked example stay the cached prefix). Characters, not tokens: a
+# conservative budget for a 4,096-token context with the prompt and the answer's room.
+MAX_CHUNK_CHARS = {"en": 7000, "fr": 6000, "es": 6000, "pt": 6000, "ar": 3500}
+DEFAULT_CHUNK_CHARS = 4000
+
+
+def chunks_of(sentences: list[Sentence], max_chars: int) -> list[list[Sentence]]:
+    """Consecutive runs of sentences whose text fits in `max_chars` (a longer sentence is a chunk of its own)."""
+    chunks: list[list[Sentence]] = [[]]
+    size = 0
+    for sentence in sentences:
+        n = len(sentence.text) + 1
+        if chunks[-1] and size + n > max_chars:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(sentence)
+        size += n
+    return [c for c in chunks if c]
+
+
 def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[ConflictEvent]:
+    """The staged design over one article, in the article's language (see `languages`)."""
+    lang = languages.language_of(article.text)
+    with languages.reading(lang):
+        return _extract_staged(article, prompt, caller, lang)
+
+
+def _extract_staged(article: Article, prompt: Prompt, caller: Any, lang: str) -> list[ConflictEvent]:
     assert article.published is not None
     sentences = split_sentences(article.text)
-    candidates = [s for s in sentences if is_candidate(s) and not looks_like_total(s)]
+    ref = reference_day(sentences, article.published)
+    drafts: list[Draft] = []
+    for chunk in chunks_of(sentences, MAX_CHUNK_CHARS.get(lang, DEFAULT_CHUNK_CHARS)):
+        drafts += _chunk_drafts(article, prompt, caller, sentences, chunk, ref, first=chunk[0] is sentences[0])
+    drafts.sort(key=lambda d: d.sentences[0].number)
+
+    events: list[ConflictEvent] = []
+    inherited: DateCue | None = None
+    for draft in group_drafts(drafts):
+        event, cue = event_from(draft, article, ref, inherited, sentences)
+        events.append(event)
+        if cue.precision == 1:
+            inherited = cue
+    return events
+
+
+def _chunk_drafts(
+    article: Article,
+    prompt: Prompt,
+    caller: Any,
+    sentences: list[Sentence],
+    chunk: list[Sentence],
+    ref: date,
+    *,
+    first: bool,
+) -> list[Draft]:
+    """The incidents of one chunk of the article: one list call, then the sweep of what it left out."""
+    candidates = [s for s in chunk if is_candidate(s) and not looks_like_total(s)]
     if not candidates:
         return []  # no sentence carries an event cue: no event, and no model call
-    ref = reference_day(sentences, article.published)
-    block = article_block(article, sentences)
+    block = article_block(article, chunk)
     max_items = min(MAX_LISTED, len(candidates))
     try:
         listed = caller.ask(
@@ -430,10 +553,10 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
     drafts: list[Draft] = []
     seen: set[tuple[int, str]] = set()
     for slots in listed:
-        # Only a sentence that exists and carries an event cue can support an event;
-        # a running total ("... since April") is never one, whatever the model says.
-        sentence = locate(slots.quote, sentences)
-        if sentence is None or not is_candidate(sentence) or looks_like_total(sentence):
+        # Only a sentence that exists can support an event; a running total
+        # ("... since April") is never one, whatever the model says.
+        sentence = locate(slots.quote, chunk)
+        if sentence is None or not is_candidate(sentence) or _is_total(sentence):
             continue
         if (sentence.number, slots.event) in seen:
             continue  # the same sentence listed twice as the same incident
@@ -441,18 +564,17 @@ def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[Confli
         draft = draft_from(slots, [sentence], article, ref)
         if draft is not None:
             drafts.append(draft)
-    if prompt.has_section("fill"):
+    if prompt.has_section("fill") and rules.enabled("sweep"):
         cited = {d.sentences[0].number for d in drafts}
         drafts += sweep(
-            article, prompt, caller, sentences, block, cited, ref, {d.fatalities for d in drafts if d.fatalities}
+            article,
+            prompt,
+            caller,
+            chunk,
+            block,
+            cited,
+            ref,
+            {d.fatalities for d in drafts if d.fatalities},
+            skip_lede=first,
         )
-    drafts.sort(key=lambda d: d.sentences[0].number)
-
-    events: list[ConflictEvent] = []
-    inherited: DateCue | None = None
-    for draft in group_drafts(drafts):
-        event, cue = event_from(draft, article, ref, inherited, sentences)
-        events.append(event)
-        if cue.precision == 1:
-            inherited = cue
-    return events
+    return drafts

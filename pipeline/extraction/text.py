@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from pipeline.extraction import languages
+
 MAX_SENTENCE_CHARS = 400
 
 # ---------------------------------------------------------------------------
@@ -30,7 +32,8 @@ class Sentence:
 _ABBREVIATIONS = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sgt|Capt|St|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|U\.S|U\.N|Gov|Rep|Sen)\.$"
 )
-_BOUNDARY = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+# A sentence ends at . ! ? (or Arabic ؟) before a capital, a digit, or a letter of a script without case.
+_BOUNDARY = re.compile(r"[.!?؟][\"'”’»)]*\s+(?=[\"'“‘«(]?(?:[A-Z0-9À-ÖØ-Þ]|[\u0600-\u06FF]))")
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -74,7 +77,18 @@ _CUE = re.compile(
 
 
 def is_candidate(sentence: Sentence) -> bool:
-    return len(sentence.text) >= 25 and bool(_CUE.search(sentence.text))
+    """Might this sentence report an event? A cost filter before the model, in the article's language.
+
+    In a language the code has no cue words for, every sentence of some length
+    is a candidate: the model decides.
+    """
+    if len(sentence.text) < 25:
+        return False
+    lang = languages.current()
+    if lang == languages.ENGLISH:
+        return bool(_CUE.search(sentence.text))
+    cue = languages.cue_pattern(lang)
+    return cue is None or bool(cue.search(sentence.text))
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +158,9 @@ def _explicit_date(text: str, ref: date) -> DateCue | None:
     ]
     for pattern, kind in patterns:
         for m in re.finditer(pattern, text, re.IGNORECASE):
+            month_word = m.group(1) if kind == "mdy" else m.group(3)
+            if not month_word[:1].isupper():
+                continue  # "may", "march": a verb, not a month (news copy capitalises months)
             if kind == "mdy":
                 month, day1, day2, year = MONTHS[m.group(1).lower().rstrip(".")], m.group(2), m.group(3), m.group(4)
             else:
@@ -152,7 +169,7 @@ def _explicit_date(text: str, ref: date) -> DateCue | None:
                 y = int(year) if year else ref.year
                 start = date(y, month, int(day1))
                 if not year and start > ref + timedelta(days=1):
-                    start = date(y - 1, month, int(day1))
+                    start = date(y - 1, month, int(day1))  # "June 2" in a story of March: last June
                 end = date(start.year, month, int(day2)) if day2 else None
             except ValueError:
                 continue
@@ -172,7 +189,9 @@ def _masked_reporting(text: str) -> str:
 
 
 def date_cue(text: str, ref: date) -> DateCue | None:
-    """The event date that one piece of text states, resolved against `ref`."""
+    """The event date that one piece of text states, resolved against `ref`, in the article's language."""
+    if languages.current() != languages.ENGLISH:
+        return _date_cue_other(text, ref, languages.current())
     explicit = _explicit_date(text, ref)
     if explicit:
         return explicit
@@ -185,10 +204,15 @@ def date_cue(text: str, ref: date) -> DateCue | None:
     if m:
         start = weekday_before(ref, m.group(1))
         return DateCue(start, ref if ref > start else None, 1)
-    if re.search(r"\b(48 hours|two days of|2 days of|two-day)\b", t):
-        return DateCue(ref - timedelta(days=2), ref - timedelta(days=1), 1)
-    if re.search(r"\b(24 hours)\b", t):
-        return DateCue(ref - timedelta(days=1), ref, 1)
+    # A span of N days or N x 24 hours told on the reference day covers the N days before it.
+    m = re.search(r"\b(24|48|72) hours\b", t)
+    if m:
+        days = int(m.group(1)) // 24
+        return DateCue(ref - timedelta(days=days), ref - timedelta(days=1) if days > 1 else None, 1)
+    m = re.search(r"\b(two|three|2|3)[ -]days? of\b|\b(two|three)-day\b", t)
+    if m:
+        days = {"two": 2, "2": 2, "three": 3, "3": 3}[m.group(1) or m.group(2)]
+        return DateCue(ref - timedelta(days=days), ref - timedelta(days=1), 1)
     m = re.search(r"\b" + _WD + r"\b", t)
     if m:
         return DateCue(weekday_before(ref, m.group(1)), None, 1)
@@ -205,6 +229,33 @@ def date_cue(text: str, ref: date) -> DateCue | None:
     m = re.search(r"\b(earlier|later|last) (this|last) month\b|\bearlier this month\b", t)
     if m:
         return DateCue(ref.replace(day=1), None, 3)
+    return None
+
+
+def _date_cue_other(text: str, ref: date, lang: str) -> DateCue | None:
+    """Weekdays, "12 mars" / "12 de marzo", and yesterday/today/last week, from dateparser's locale words."""
+    words = languages.date_words(lang)
+    lower = text.lower()
+    months: dict[str, int] = words["months"]  # type: ignore[assignment]
+    if months:
+        names = "|".join(sorted(map(re.escape, months), key=len, reverse=True))
+        for m in re.finditer(r"\b(\d{1,2})(?:er|º|°)?\s+(?:de\s+)?(" + names + r")\b(?:\s+(?:de\s+)?(\d{4}))?", lower):
+            try:
+                start = date(int(m.group(3)) if m.group(3) else ref.year, months[m.group(2)], int(m.group(1)))
+            except ValueError:
+                continue
+            if not m.group(3) and start > ref + timedelta(days=183):
+                start = start.replace(year=start.year - 1)
+            if start <= ref + timedelta(days=1):
+                return DateCue(start, None, 1)
+    weekdays: dict[str, int] = words["weekdays"]  # type: ignore[assignment]
+    for name, index in sorted(weekdays.items(), key=lambda kv: -len(kv[0])):
+        if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", lower):
+            return DateCue(weekday_before(ref, WEEKDAYS[index]), None, 1)
+    relative: dict[str, int] = words["relative"]  # type: ignore[assignment]
+    for phrase, ago in sorted(relative.items(), key=lambda kv: -len(kv[0])):
+        if re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", lower):
+            return DateCue(ref - timedelta(days=ago), None, 2 if ago >= 7 else 1)
     return None
 
 
@@ -257,11 +308,19 @@ _NOT_DEATHS = re.compile(
 
 
 def numbers_in(text: str) -> set[int]:
-    """Numbers stated in the text as deaths could be: digits and number words, not injured/distances."""
+    """Numbers stated in the text as deaths could be: digits and number words, not injured/distances.
+
+    Number words of the article's language become digits first ("two hundred"
+    is 200, "trois" is 3); "a", "an", "dozens" and "tens" are English words the
+    number parser leaves to this table.
+    """
     found: set[int] = set()
+    text = languages.digits_for_words(text)
     for m in re.finditer(r"\b(\d{1,3}(?:,\d{3})*|\d+)\b", text):
         if not _NOT_DEATHS.match(text[m.end() :]) and not _WOUNDED_BEFORE.search(text[: m.start()]):
             found.add(int(m.group(1).replace(",", "")))
+    if languages.current() != languages.ENGLISH:
+        return found
     for m in re.finditer(r"\b([A-Za-z]+)(?:-([A-Za-z]+))?\b", text):
         first = _NUMBER_WORDS.get(m.group(1).lower())
         if first is None or _NOT_DEATHS.match(text[m.end() :]) or _WOUNDED_BEFORE.search(text[: m.start()]):
@@ -283,20 +342,38 @@ DEATH_WORDS = re.compile(
 MAX_INCIDENT_TOLL = 1000
 
 
+def states_deaths(text: str) -> bool:
+    """Does the text speak of deaths, in the article's language? (True where the code has no death words.)"""
+    lang = languages.current()
+    if lang == languages.ENGLISH:
+        return DEATH_WORDS.search(text) is not None
+    pattern = languages.death_pattern(lang)
+    return pattern is None or pattern.search(text) is not None
+
+
+def _first_position(n: int, text: str) -> int:
+    m = re.search(rf"(?<![\d,]){n:,}(?![\d,])|(?<![\d,]){n}(?![\d,])", text)
+    return m.start() if m else len(text)
+
+
 def fatalities_from(killed: list[int], text: str) -> int:
     """Sum per-side tolls the text really states; a stated total of the others is not added.
 
     Only a text that speaks of deaths gives a toll: "121 women were raped" is not 121 killed.
+    A number is the total of the others only when it is stated before them
+    ("killed 5 people, 3 soldiers and 2 police" is 5; "3 soldiers, 2 police and
+    5 civilians" is 10).
     """
-    if not DEATH_WORDS.search(text):
+    if not states_deaths(text):
         return 0
     grounded = [n for n in killed if n in numbers_in(text) and 0 < n < 100_000]
     if not grounded:
         return 0
     unique = list(dict.fromkeys(grounded))
+    digits = languages.digits_for_words(text)
     for n in sorted(unique, reverse=True):
         rest = [m for m in unique if m != n]
-        if rest and n == sum(rest):
+        if rest and n == sum(rest) and _first_position(n, digits) < min(_first_position(m, digits) for m in rest):
             return n
     if len(unique) > 1 and re.search(r"\bincluding\b|\bamong them\b", text, re.IGNORECASE):
         return max(unique)
@@ -325,8 +402,12 @@ def stated_toll(text: str) -> int:
     """The one death toll a sentence states in a plain pattern ("20 people were killed"), or 0.
 
     Used when the model gave no numbers for a sentence that does state deaths.
-    Two different tolls in one sentence are left to the model: 0.
+    Two different tolls in one sentence are left to the model: 0. English
+    patterns only; in other languages the model's numbers stand alone.
     """
+    if languages.current() != languages.ENGLISH:
+        return 0
+    text = languages.digits_for_words(text)
     found = set()
     for pattern in _STATED_TOLL:
         for m in pattern.finditer(text):
@@ -337,7 +418,9 @@ def stated_toll(text: str) -> int:
     if len(found) != 1:
         return 0
     n = found.pop()
-    if numbers_in(text) - {n, 1}:
+    # The day of a date ("on 12 March", "March 12") is not another count.
+    undated = re.sub(_MONTH + r"\s+\d{1,2}\b|\b\d{1,2}\s+" + _MONTH, " ", text, flags=re.IGNORECASE)
+    if numbers_in(undated) - {n, 1}:
         return 0  # other counts in the sentence ("killed 4 fighters and 6 civilians"): the model's call
     return n if 0 < n <= MAX_INCIDENT_TOLL else 0
 
@@ -352,7 +435,7 @@ _TOTAL = re.compile(
     r"|\bsince (?:late |early |mid-?)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
     r"|\bsince the (?:start|beginning|outbreak)\b|\bso far this year\b|\bin that period\b"
     r"|\b(?:war|conflict|insurgency|violence)\b(?:,[^.;]{0,90},)? (?:has|have) (?:killed|left)\b"
-    r"|\ba total of\b|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
+    r"|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
     r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b"
     r"|\bkilled in the (?:violence|escalation|unrest|bloodshed|crackdown|conflict|war)\b"
     r"|\bsince the (?:\w+ ){0,2}?(?:went into effect|took effect|began|started|erupted|broke out|was signed)\b",
@@ -361,6 +444,9 @@ _TOTAL = re.compile(
 
 
 def looks_like_total(sentence: Sentence) -> bool:
+    """A running total or a tally over a period, by its English wording; in other languages the model judges."""
+    if languages.current() != languages.ENGLISH:
+        return False
     return bool(_TOTAL.search(sentence.text))
 
 
@@ -403,3 +489,14 @@ HARM_WORDS = re.compile(
     r"\b(killed|killing|dead|died|lost their lives|executed|massacred|raped|violated|abducted|kidnapped|lynched)\b",
     re.IGNORECASE,
 )
+
+
+def states_harm(text: str) -> bool:
+    """Does the sentence state that people were killed, raped, abducted or lynched, in the article's language?"""
+    lang = languages.current()
+    if lang == languages.ENGLISH:
+        return HARM_WORDS.search(text) is not None
+    deaths, harms = languages.death_pattern(lang), languages.harm_pattern(lang)
+    if deaths is None:
+        return True
+    return deaths.search(text) is not None or (harms is not None and harms.search(text) is not None)

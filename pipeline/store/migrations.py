@@ -269,12 +269,28 @@ def m005_geo_columns_and_views(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m006_event_rules(con: duckdb.DuckDBPyConnection) -> None:
+    # The extractor's code rules that changed each event (provenance; see pipeline/extraction/rules.py).
+    con.execute("ALTER TABLE events ADD COLUMN rules VARCHAR[]")
+    # latest_events was created with e.*; recreate it so it carries the new column.
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_events AS
+        SELECT e.*, a.file_name AS article
+        FROM events e
+        JOIN latest_article_runs l USING (article_id, run_id)
+        JOIN articles a USING (article_id)
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_core_tables,
     m002_latest_events_view,
     m003_eval_tables,
     m004_llm_cache,
     m005_geo_columns_and_views,
+    m006_event_rules,
 ]
 
 

@@ -117,6 +117,7 @@ def event_to_row(
         "source": record.get("source"),
         "notes": record.get("notes"),
         "evidence": list(record.get("evidence") or []),
+        "rules": list(record.get("rules") or []),
         "evidence_start": [o[0] if o else None for o in offsets],
         "evidence_end": [o[1] if o else None for o in offsets],
     }
@@ -131,8 +132,8 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
         elif name == "actor2":
             out[name] = {"name": row.get("actor2"), "actor_type": row.get("actor2_type")} if row.get("actor2") else None
         elif name in ("event_date", "event_end_date"):
-            value = row.get(name)
-            out[name] = value.isoformat() if value is not None else None
+            value: Any = row.get(name)
+            out[name] = value.isoformat() if hasattr(value, "isoformat") else value
         elif name in ("assoc_actors_1", "assoc_actors_2", "evidence"):
             out[name] = list(row.get(name) or [])
         else:
@@ -141,6 +142,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
         [s, e] for s, e in zip(row.get("evidence_start") or [], row.get("evidence_end") or [], strict=False)
     ]
     out["geo_method"] = row.get("geo_method")
+    out["rules"] = list(row.get("rules") or [])
     out["article"] = row.get("article")
     out["article_id"] = row.get("article_id")
     out["run_id"] = row.get("run_id")

@@ -110,6 +110,14 @@ _fill_fields: dict[str, Any] = {
 IncidentFill = create_model("IncidentFill", __config__=ConfigDict(extra="forbid"), **_fill_fields)
 
 
+class IncidentCheck(BaseModel):
+    """The screening answer: does one sentence report a specific incident? (a few decode steps)"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reports_incident: bool
+
+
 def complete_incidents(raw: str) -> list[IncidentSlots]:
     """The incident objects a truncated list finished before the token limit cut it."""
     decoder = json.JSONDecoder()

@@ -39,6 +39,7 @@ from pipeline.extraction import languages, rules
 from pipeline.extraction.answers import (
     EVENT_CODES,
     MAX_LISTED,
+    IncidentCheck,
     IncidentFill,
     IncidentSlots,
     complete_incidents,
@@ -405,6 +406,7 @@ def sweep_candidates(
     known_tolls: set[int] | frozenset[int] = frozenset(),
     *,
     skip_lede: bool = True,
+    limit: int = MAX_SWEEP,
 ) -> list[Sentence]:
     """Sentences stating harm that no listed incident cites, in article order, at most MAX_SWEEP.
 
@@ -421,7 +423,60 @@ def sweep_candidates(
         if stated and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls)):
             continue  # a listed toll again, or its per-side breakdown ("19 jihadists and 16 ..." of 35)
         picked.append(s)
-    return picked[:MAX_SWEEP]
+    return picked[:limit]
+
+
+def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: bool) -> bool:
+    """May a swept incident that states no death be an event? Rape and abduction always; what the model
+    screened in as an incident when it is of a kind that needs no death (a protest, riot, arrest, a change
+    of territory) or tells its own day."""
+    if draft.sub_event_type in ("Sexual violence", "Abduction/forced disappearance"):
+        return True
+    if not screened_in:
+        return False
+    if draft.event_type in ("Protests", "Riots", "Strategic developments") or "territory" in draft.sub_event_type:
+        return True
+    return draft.cue is not None
+
+
+def screened(
+    prompt: Prompt,
+    caller: Any,
+    block: str,
+    sentences: list[Sentence],
+    cited: set[int],
+    harm: list[Sentence],
+    *,
+    skip_lede: bool,
+) -> tuple[list[Sentence], set[int]]:
+    """Harm sentences first, then the other candidate sentences the list left out that the model, asked one
+    short question each (same cached prefix), says report a specific incident; at most `max_sweep`."""
+    limit = int(prompt.settings.get("max_sweep", MAX_SWEEP))
+    picked = list(harm)
+    screened_in: set[int] = set()
+    others = [
+        s
+        for s in (sentences[2:] if skip_lede else sentences)
+        if s.number not in cited and s not in harm and is_candidate(s) and not _is_total(s)
+    ]
+    for sentence in others[: int(prompt.settings.get("max_screen", 6))]:
+        if len(picked) >= limit:
+            break
+        try:
+            answer = caller.ask(
+                IncidentCheck,
+                staged_messages(prompt, block, prompt.section("screen").replace("{sentence}", sentence.text)),
+                stage="screen",
+                max_tokens=16,
+                max_retries=0,
+            )
+        except (InstructorRetryException, IncompleteOutputException):
+            continue
+        if answer.reports_incident:
+            picked.append(sentence)
+            screened_in.add(sentence.number)
+    picked.sort(key=lambda s: s.number)
+    return picked[:limit], screened_in
 
 
 def staged_messages(prompt: Prompt, block: str, last: str) -> list[dict[str, str]]:
@@ -452,7 +507,12 @@ def sweep(
     are folded into it afterwards by `group_drafts`.
     """
     drafts = []
-    for sentence in sweep_candidates(sentences, cited, known_tolls, skip_lede=skip_lede):
+    limit = int(prompt.settings.get("max_sweep", MAX_SWEEP))
+    picked = sweep_candidates(sentences, cited, known_tolls, skip_lede=skip_lede, limit=limit)
+    screened_in: set[int] = set()
+    if prompt.has_section("screen"):
+        picked, screened_in = screened(prompt, caller, block, sentences, cited, picked, skip_lede=skip_lede)
+    for sentence in picked:
         try:
             slots = caller.ask(
                 IncidentFill,
@@ -466,7 +526,8 @@ def sweep(
         draft = draft_from(slots, [sentence], article, ref)
         if draft is None:
             continue
-        if draft.fatalities == 0 and draft.sub_event_type not in ("Sexual violence", "Abduction/forced disappearance"):
+        kept = _stands_without_deaths(draft, sentence, screened_in=sentence.number in screened_in)
+        if draft.fatalities == 0 and not kept:
             continue
         draft.rules = [*draft.rules, "sweep"]
         drafts.append(draft)

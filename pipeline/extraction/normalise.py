@@ -338,4 +338,11 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
                 return protest_code
             if CLASH_WORDS.search(sentence) or FIGHTER_WORDS.search(sentence):
                 return "battle_armed_clash"
+            if not _BLAST_WORDS.search(sentence):
+                # No weapon fired from afar and no blast: armed men attacking people.
+                return "violence_against_civilians_attack"
     return code
+
+
+# An explosion the sentence names without saying what exploded: the model's explosion code stands.
+_BLAST_WORDS = re.compile(r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|blew up)\b", re.IGNORECASE)

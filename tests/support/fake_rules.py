@@ -129,7 +129,14 @@ def _fake_fill(kwargs: dict[str, Any]) -> str:
     return json.dumps(_fake_slots(tail[1] if len(tail) > 1 else ""))
 
 
-STAGED_RULES = {"IncidentList": _fake_incidents, "IncidentFill": _fake_fill}
+def _fake_check(kwargs: dict[str, Any]) -> str:
+    """A screening answer: the sentence after the question reports an incident when it names a killing or clash."""
+    user = kwargs["messages"][-1]["content"]
+    sentence = user.rsplit("\n", 1)[-1].lower()
+    return json.dumps({"reports_incident": any(w in sentence for w in ("killed", "clash", "protest"))})
+
+
+STAGED_RULES = {"IncidentList": _fake_incidents, "IncidentFill": _fake_fill, "IncidentCheck": _fake_check}
 
 
 PEER_FIELDS = (

@@ -1,0 +1,100 @@
+"""One table over several gold sets: each set's scores and the union, for stored runs or their replays.
+
+Each --set names a gold set, the DuckDB file and run that extracted its
+articles, and its gold folder. With --replay, the run's logged answers are
+replayed through today's code first (no model call), so code-only changes are
+scored on every set at once. The union micro-averages over all the sets'
+articles (events, slots and field counts added up).
+
+    python benchmarks/sets_report.py \\
+        --set gold=eval.duckdb:915ca622:evals/gold --set dev2=eval.duckdb:7d2e41aa:../shared/dev2/gold \\
+        [--replay] [--label "default 1.5B"] [--markdown evals/reports/sets.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.evaluation.gold import load_gold  # noqa: E402
+from pipeline.evaluation.harness import score_stored_run  # noqa: E402
+from pipeline.evaluation.replay import replay_run, score_replay  # noqa: E402
+from pipeline.evaluation.scoring import FIELDS, RunScore  # noqa: E402
+from pipeline.store.database import Store  # noqa: E402
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def summary(scores: list[RunScore]) -> dict[str, float | None]:
+    tp, fp, fn = (sum(getattr(s, k) for s in scores) for k in ("tp", "fp", "fn"))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    correct, gold, pred = (sum(getattr(s, k) for s in scores) for k in ("slot_correct", "slot_gold", "slot_pred"))
+    sp = correct / pred if pred else 0.0
+    sr = correct / gold if gold else 0.0
+    out: dict[str, float | None] = {
+        "articles": sum(s.n_articles for s in scores),
+        "required events": sum(s.n_required for s in scores),
+        "event P": p,
+        "event R": r,
+        "event F1": _f1(p, r),
+        "slot F1": _f1(sp, sr),
+    }
+    for f in FIELDS:
+        out[f] = sum(s.field_correct[f] for s in scores) / tp if tp else None
+    maes = [(s.fatalities_mae, s.tp) for s in scores if s.fatalities_mae is not None]
+    out["fatalities MAE"] = sum(m * n for m, n in maes) / sum(n for _, n in maes) if maes else None
+    grounded = sum(s.evidence_grounded for s in scores)
+    total = sum(s.evidence_total for s in scores)
+    out["grounding"] = grounded / total if total else None
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", action="append", required=True, metavar="NAME=DB:RUN:GOLD_DIR")
+    parser.add_argument("--replay", action="store_true", help="replay each run through today's code first")
+    parser.add_argument("--markdown", type=Path, help="append the table to this Markdown file")
+    parser.add_argument("--label", default="", help="a title line for the table")
+    args = parser.parse_args()
+    names, scores = [], []
+    for spec in args.set:
+        name, _, rest = spec.partition("=")
+        db, run, gold_dir = rest.split(":", 2)
+        if args.replay:
+            score = score_replay(replay_run(db, run), gold_dir)
+        else:
+            with Store(db, read_only=True) as store:
+                score = score_stored_run(store, store.resolve_run(run), load_gold(gold_dir)).score
+        names.append(name)
+        scores.append(score)
+    columns = [summary([s]) for s in scores] + [summary(scores)]
+    header = ["metric", *names, "all"]
+    lines = [
+        f"**{args.label}**" if args.label else "",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---" * len(header) + "|",
+    ]
+    for key in columns[0]:
+        cells = []
+        for col in columns:
+            v = col[key]
+            cells.append("–" if v is None else (f"{v:.0f}" if key in ("articles", "required events") else f"{v:.2f}"))
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    table = "\n".join(lines).strip() + "\n"
+    print(table)
+    if args.markdown:
+        with open(args.markdown, "a", encoding="utf-8") as fh:
+            fh.write("\n" + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,7 +22,7 @@ from pipeline.paths import prompts_dir
 PROMPTS_DIR = prompts_dir()
 DEFAULT_PROMPT = "default"
 # The extraction designs a prompt may name, and the sections each needs. The
-# functions live in `pipeline.extraction.article.STRATEGIES` (a test keeps the two
+# functions live in `pipeline.extraction.article.strategies()` (a test keeps the two
 # in step); checking here makes a bad name an error before any run starts.
 STRATEGY_SECTIONS: dict[str, tuple[str, ...]] = {
     "single": (),

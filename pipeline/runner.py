@@ -15,7 +15,7 @@ jobs == 1 everything runs in the calling thread, one article per transaction,
 as before. The embedded local model serves one generation at a time, so it
 always runs with jobs == 1.
 
-Response cache (`cache`): see pipeline/cache.py. On by default for `openai/`
+Response cache (`cache`): see pipeline/extraction/cache.py. On by default for `openai/`
 models (OpenAI and compatible servers: where calls cost money or a shared
 server's time), off for the embedded local model (whose timings are measured)
 and the fake backend (tests script its answers); `cache=True/False` decides

@@ -1,4 +1,4 @@
-"""Tests for pipeline/evaluate.py (the scorer). Offline, deterministic, fast."""
+"""Tests for pipeline/evaluation/scoring.py (the scorer). Offline, deterministic, fast."""
 
 from __future__ import annotations
 

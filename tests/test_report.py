@@ -1,4 +1,4 @@
-"""Tests for pipeline/report.py: Markdown and self-contained HTML rendering from scorer output."""
+"""Tests for pipeline/evaluation/report.py: Markdown and self-contained HTML rendering from scorer output."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ def run_eval_command(
     pairs, models outer, prompts inner). Examples:
 
     \b
-        run-eval --model fake --prompt naive
+        run-eval --gold ../shared/dev2/gold --articles ../shared/dev2/articles --prompt default --prompt peer
         run-eval --run 3f2a --run 9c1b --out reports/compare
         run-eval --prompt default --prompt naive --model local
     """

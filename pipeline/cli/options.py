@@ -72,7 +72,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Which model extracts: 'local' (embedded Qwen2.5-Coder-1.5B, offline), "
             "'local/qwen2.5-0.5b' (smaller, faster), 'openai/<model>' (OpenAI, or any "
-            "OpenAI-compatible server with --base-url), or 'fake' (offline test double).",
+            "OpenAI-compatible server with --base-url), or the name of a backend plugin.",
         ),
         click.option(
             "--base-url",

@@ -18,7 +18,7 @@ from pipeline.backends.server import DEFAULT_PORT, HOST, make_server
     "--model",
     "model_key",
     default=None,
-    help="Embedded model to serve (a key of pipeline/models.py, e.g. qwen2.5-coder-1.5b, qwen2.5-0.5b); "
+    help="Embedded model to serve (a key of pipeline/backends/model_files.py, e.g. qwen2.5-coder-1.5b, qwen2.5-0.5b); "
     "default: the pipeline's default local model.",
 )
 @click.option(

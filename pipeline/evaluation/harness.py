@@ -19,7 +19,7 @@ Two ways to get a report column (one scored run):
 ``run_eval`` strings these together: every ``--run`` first, then every
 (model, prompt) pair; it stores the scores (``save_eval``: tables
 ``eval_runs`` / ``eval_articles``, one ``eval_id`` per call) and writes the
-Markdown and HTML reports (``write_report``) through ``pipeline.report``.
+Markdown and HTML reports (``write_report``) through ``pipeline.evaluation.report``.
 Every query it needs is a function of ``pipeline.store.evals``.
 
 Column statistics (``column_stats``) come from the store, over the
@@ -109,7 +109,7 @@ class EvalColumn:
         return self.model or self.backend or "?"
 
     def report_column(self) -> dict[str, Any]:
-        """The column dict ``pipeline.report`` renders."""
+        """The column dict ``pipeline.evaluation.report`` renders."""
         return {
             "label": self.label or self.run_id[:12],
             "run_id": self.run_id,

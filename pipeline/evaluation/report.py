@@ -6,7 +6,7 @@ run::
     {
         "label": str, "run_id": str, "model": str, "backend": str,
         "prompt_name": str, "prompt_hash": str,
-        "score": RunScore.to_dict(),            # pipeline.evaluate
+        "score": RunScore.to_dict(),            # pipeline.evaluation.scoring
         "stats": {"first_try_valid_rate", "retries", "seconds_per_article",
                   "prompt_tokens", "completion_tokens", "n_articles", "cost_usd"},
     }

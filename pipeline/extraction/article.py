@@ -11,7 +11,7 @@ All model calls go through instructor patched over the backend's OpenAI-shaped
   as an instructor re-ask carrying the error message, each attempt logged.
 
 The extraction *design* is chosen by the prompt's `strategy`; see
-`pipeline/strategies.py` for the staged design and `extract_single` here for
+`pipeline/extraction/staged.py` for the staged design and `extract_single` here for
 the one-call baseline.
 """
 

@@ -158,7 +158,7 @@ class CallLog:
             "request": request_for_log(kwargs),
             "outcome": "ok",
         }
-        # The response cache (pipeline/cache.py) is on when the runner made a session current.
+        # The response cache (pipeline/extraction/cache.py) is on when the runner made a session current.
         session = response_cache.current()
         key = session.key(self.backend, kwargs) if session is not None else None
         if session is not None and key is not None:

@@ -196,7 +196,7 @@ def m003_eval_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def m004_llm_cache(con: duckdb.DuckDBPyConnection) -> None:
-    # Response cache (pipeline/cache.py): one row per distinct model request ever
+    # Response cache (pipeline/extraction/cache.py): one row per distinct model request ever
     # answered; a rerun of an unchanged request is served from here, not paid again.
     con.execute(
         """

@@ -400,6 +400,12 @@ def _is_total(sentence: Sentence) -> bool:
     return rules.enabled("running_total") and looks_like_total(sentence)
 
 
+def _restates_a_toll(sentence: Sentence, known_tolls: set[int] | frozenset[int]) -> bool:
+    """A listed toll again, or its per-side breakdown ("19 jihadists and 16 ..." of 35)."""
+    stated = numbers_in(sentence.text) - {1}
+    return bool(stated) and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls))
+
+
 def sweep_candidates(
     sentences: list[Sentence],
     cited: set[int],
@@ -419,9 +425,8 @@ def sweep_candidates(
     for s in sentences[2:] if skip_lede else sentences:
         if s.number in cited or not is_candidate(s) or _is_total(s) or not states_harm(s.text):
             continue
-        stated = numbers_in(s.text) - {1}
-        if stated and (stated <= set(known_tolls) or (len(stated) >= 2 and sum(stated) in known_tolls)):
-            continue  # a listed toll again, or its per-side breakdown ("19 jihadists and 16 ..." of 35)
+        if _restates_a_toll(s, known_tolls):
+            continue
         picked.append(s)
     return picked[:limit]
 
@@ -448,6 +453,7 @@ def screened(
     harm: list[Sentence],
     *,
     skip_lede: bool,
+    known_tolls: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[list[Sentence], set[int]]:
     """Harm sentences first, then the other candidate sentences the list left out that the model, asked one
     short question each (same cached prefix), says report a specific incident; at most `max_sweep`."""
@@ -457,7 +463,11 @@ def screened(
     others = [
         s
         for s in (sentences[2:] if skip_lede else sentences)
-        if s.number not in cited and s not in harm and is_candidate(s) and not _is_total(s)
+        if s.number not in cited
+        and s not in harm
+        and is_candidate(s)
+        and not _is_total(s)
+        and not _restates_a_toll(s, known_tolls)
     ]
     for sentence in others[: int(prompt.settings.get("max_screen", 6))]:
         if len(picked) >= limit:
@@ -511,7 +521,9 @@ def sweep(
     picked = sweep_candidates(sentences, cited, known_tolls, skip_lede=skip_lede, limit=limit)
     screened_in: set[int] = set()
     if prompt.has_section("screen"):
-        picked, screened_in = screened(prompt, caller, block, sentences, cited, picked, skip_lede=skip_lede)
+        picked, screened_in = screened(
+            prompt, caller, block, sentences, cited, picked, skip_lede=skip_lede, known_tolls=known_tolls
+        )
     for sentence in picked:
         try:
             slots = caller.ask(

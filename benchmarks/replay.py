@@ -46,10 +46,11 @@ def main() -> int:
     parser.add_argument("--run", required=True, help="run id or unique prefix")
     parser.add_argument("--gold", type=Path, help="also score the replayed events against this gold folder")
     parser.add_argument("--without", action="append", default=[], metavar="RULE", help="switch a code rule off")
+    parser.add_argument("--prompt", help="replay with this prompt (name or path) instead of the run's")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the fields that differ")
     args = parser.parse_args()
 
-    result = replay_run(args.db, args.run, without=args.without)
+    result = replay_run(args.db, args.run, without=args.without, prompt=args.prompt)
     if result.prompt_changed:
         print(f"note: the prompt changed since run {result.run_id[:8]} (hash differs): expect misses")
     n_same = n_diff = 0

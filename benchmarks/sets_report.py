@@ -60,6 +60,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", action="append", required=True, metavar="NAME=DB:RUN:GOLD_DIR")
     parser.add_argument("--replay", action="store_true", help="replay each run through today's code first")
+    parser.add_argument("--prompt", help="with --replay: replay with this prompt (name or path)")
+    parser.add_argument("--without", action="append", default=[], metavar="RULE", help="with --replay: a rule off")
     parser.add_argument("--markdown", type=Path, help="append the table to this Markdown file")
     parser.add_argument("--label", default="", help="a title line for the table")
     args = parser.parse_args()
@@ -68,7 +70,7 @@ def main() -> int:
         name, _, rest = spec.partition("=")
         db, run, gold_dir = rest.split(":", 2)
         if args.replay:
-            score = score_replay(replay_run(db, run), gold_dir)
+            score = score_replay(replay_run(db, run, without=args.without, prompt=args.prompt), gold_dir)
         else:
             with Store(db, read_only=True) as store:
                 score = score_stored_run(store, store.resolve_run(run), load_gold(gold_dir)).score

@@ -46,22 +46,27 @@ class ReplayResult:
     misses: int = 0
 
 
-def replay_run(db: str | Path, run_ref: str, *, without: Iterable[str] = ()) -> ReplayResult:
-    """Re-extract a stored run's articles over its logged answers, with the rules `without` switched off."""
+def replay_run(db: str | Path, run_ref: str, *, without: Iterable[str] = (), prompt: str | None = None) -> ReplayResult:
+    """Re-extract a stored run's articles over its logged answers, with the rules `without` switched off.
+
+    `prompt` (a name or path) replays with another prompt than the run's: requests that differ from the
+    logged ones get no answer (a miss), so a prompt without a section the run used (e.g. `screen`)
+    shows what the run would have given without that step.
+    """
     with Store(db, read_only=True) as store:
         run_id = store.resolve_run(run_ref)
         info = run_info(store, run_id)
         answers = logged_answers(logged_calls(store, run_id))
         articles = run_articles(store, run_id)
         stored = run_event_rows(store, run_id)
-    prompt = load_prompt(info["prompt_name"])
+    loaded = load_prompt(prompt or info["prompt_name"])
     backend = make_replay_backend(
         None, answers=answers, model_id=info["model"], mode=info.get("instructor_mode"), run_id=run_id
     )
     by_article: dict[str, list[dict[str, Any]]] = {}
     for row in stored:
         by_article.setdefault(row["article_id"], []).append(row)
-    result = ReplayResult(run_id=run_id, prompt_changed=prompt.hash != info["prompt_hash"])
+    result = ReplayResult(run_id=run_id, prompt_changed=loaded.hash != info["prompt_hash"])
     with rules.disabled(without):
         for a in articles:
             meta = a["metadata"]
@@ -76,7 +81,7 @@ def replay_run(db: str | Path, run_ref: str, *, without: Iterable[str] = ()) -> 
                 source=a["source"],
                 metadata=json.loads(meta) if isinstance(meta, str) else (meta or {}),
             )
-            extracted = extract_article(article, prompt, backend, run_id)
+            extracted = extract_article(article, loaded, backend, run_id)
             result.articles.append(
                 ReplayedArticle(
                     article=article,

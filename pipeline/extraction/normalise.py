@@ -1,37 +1,198 @@
 """Code-side normalisation of the model's answers in the staged design.
 
-Actor names onto the codebook's names and types (alias table `actors.json`),
-places into their slots with the offline gazetteer (`settle_places`), geo
-precision, the actor pairs of protests and mob violence, and the event code
-corrected by the words of the incident's own sentence (`reconcile_event`).
+Actor names onto the codebook's names and types (the actor table `actors.json`,
+see `normalise_actor`), places into their slots with the offline gazetteer
+(`settle_places`), geo precision, the actor pairs of protests and mob violence,
+and the event code corrected by the words of the incident's own sentence
+(`reconcile_event`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from unidecode import unidecode
 
 from pipeline.paths import data_file
 from schemas import Actor
 from schemas.taxonomy import ActorType
 
 # ---------------------------------------------------------------------------
-# 4. code-side normalisation
+# 4. code-side normalisation: actors
 # ---------------------------------------------------------------------------
+
+
+class GuessedActor(Actor):
+    """An actor no rule could type: a name the article contains, with nothing in its words to tell what it is.
+
+    It carries the default type (political militia) like any actor, but the type
+    is a guess, so it is no evidence that the target of an attack was armed
+    (`is_armed` is false): a person's or a village's name must not turn violence
+    against civilians into a battle.
+    """
 
 
 @lru_cache(maxsize=1)
 def actor_rules() -> dict[str, Any]:
-    return json.loads(data_file("actors.json").read_text(encoding="utf-8"))
+    """The actor table, with the views other code reads derived from its `groups`.
+
+    `named` (canonical name -> aliases), `named_types` (canonical name -> actor
+    type) and `countries` (canonical name -> countries where it operates).
+    """
+    rules = json.loads(data_file("actors.json").read_text(encoding="utf-8"))
+    rules["named"] = {g["name"]: list(g["aliases"]) for g in rules["groups"]}
+    rules["named_types"] = {g["name"]: g["type"] for g in rules["groups"]}
+    rules["countries"] = {g["name"]: list(g["countries"]) for g in rules["groups"]}
+    return rules
+
+
+def _plain(text: str) -> str:
+    """ASCII spelling with the case kept: accents, curly quotes and dashes folded."""
+    return unidecode(unicodedata.normalize("NFC", text))
+
+
+def _key(text: str) -> str:
+    """Whole-name comparison key: case, accents, apostrophes, punctuation and a leading "the" ignored."""
+    s = re.sub(r"'", "", _plain(text).casefold())
+    s = re.sub(r"[^0-9a-z]+", " ", s).strip()
+    return s[4:] if s.startswith("the ") else s
+
+
+def _has_acronym(text: str) -> bool:
+    """A word of two capitals or more, or a capital with a digit ("HTS", "FAMa", "M23", "ULA/AA")."""
+    return any(
+        sum(c.isupper() for c in w) >= 2 or (any(c.isupper() for c in w) and any(c.isdigit() for c in w))
+        for w in re.split(r"[\s/()-]+", text)
+    )
+
+
+_MODIFIER_AFTER = r"(?!\s+(?:affiliated?|linked|allied|aligned|backed|inspired|offshoot|splinter)\b)"
+
+
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    """An alias as a case-aware pattern inside a longer name or a text.
+
+    Acronyms match exactly; other aliases as written, except the case of their
+    first letter ("al-Shabaab" / "Al-Shabaab") and of Arabic article particles.
+    Spaces and hyphens are interchangeable and an apostrophe is optional. A
+    name followed by "affiliated", "linked"... qualifies another group.
+    """
+    a = _plain(alias)
+    exact = _has_acronym(a)
+    out: list[str] = []
+    for i, ch in enumerate(a):
+        if ch in " -":
+            if not out or out[-1] != r"[\s-]+":
+                out.append(r"[\s-]+")
+        elif ch == "'":
+            out.append("'?")
+        elif (
+            ch.isalpha()
+            and not exact
+            and (i == 0 or (a[i - 1] in " -" and re.match(r"(?:a[lnrstdz]|e[ln]|ash)-", a[i:])))
+        ):
+            out.append(f"[{ch.upper()}{ch.lower()}]")
+        else:
+            out.append(re.escape(ch))
+    # not inside a longer word or hyphenated compound ("Hezbollah-backed"), except the group leading ("HTS-led")
+    return re.compile(r"(?<![\w-])" + "".join(out) + r"(?!\w|-(?!led\b))" + _MODIFIER_AFTER)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    type: str
+    countries: tuple[str, ...]  # the first is its home when it is a state force
+    aliases: tuple[tuple[str, re.Pattern[str]], ...]  # (alias, pattern), canonical name first
+
+
+@dataclass(frozen=True)
+class _Table:
+    entries: dict[str, _Entry]
+    by_key: dict[str, list[_Entry]]
+    demonyms: tuple[tuple[str, re.Pattern[str]], ...]  # (country, pattern of its names and demonyms)
+    country_by_key: dict[str, str]
+    branches: dict[str, dict[str, str]]
+    generic_words: frozenset[str]
+
+
+def _word_pattern(words: list[str]) -> re.Pattern[str]:
+    """Names and demonyms of a country: acronyms in capitals only, other words in any case."""
+    plain = sorted((_plain(w) for w in words), key=len, reverse=True)
+    acronyms = [re.escape(w) for w in plain if _has_acronym(w)]
+    others = [re.escape(w).replace(r"\ ", r"[\s-]+") for w in plain if not _has_acronym(w)]
+    alternatives = ([f"(?i:{'|'.join(others)})"] if others else []) + acronyms
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?!\w)")
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    rules = actor_rules()
+    entries: dict[str, _Entry] = {}
+    by_key: dict[str, list[_Entry]] = {}
+    for g in rules["groups"]:
+        names = [g["name"], *g["aliases"]]
+        entry = _Entry(
+            name=g["name"],
+            type=g["type"],
+            countries=tuple(g["countries"]),
+            aliases=tuple((a, _alias_pattern(a)) for a in names),
+        )
+        entries[entry.name] = entry
+        for a in names:
+            by_key.setdefault(_key(a), []).append(entry)
+    words = rules["words"]
+    generic = {
+        w for k in ("civilians", "protesters", "rioters", "armed", "institution", "descriptors") for w in words[k]
+    }
+    return _Table(
+        entries=entries,
+        by_key=by_key,
+        demonyms=tuple((c, _word_pattern(ws)) for c, ws in rules["demonyms"].items()),
+        country_by_key={_key(w): c for c, ws in rules["demonyms"].items() for w in [c, *ws]},
+        branches=rules.get("branches", {}),
+        generic_words=frozenset(generic),
+    )
+
+
+def canonical_country(country: str | None) -> str:
+    """The table's name of a country given by a name or demonym ("Burmese", "DR Congo"); else the input."""
+    c = (country or "").strip()
+    return _table().country_by_key.get(_key(c), c) if c else ""
+
+
+def _forces(kind: str, country: str) -> str:
+    """ "Military Forces of Syria", "Police Forces of the Philippines"."""
+    the = "the " if country in actor_rules().get("with_the", []) else ""
+    return f"{kind} Forces of {the}{country}"
+
+
+def _demonym_hits(text: str) -> list[tuple[int, int, str]]:
+    """Countries named in `text`, as (start, end, country), earliest and longest first, without overlaps."""
+    hits = [(m.start(), m.end(), c) for c, p in _table().demonyms for m in p.finditer(text)]
+    hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+    out: list[tuple[int, int, str]] = []
+    for h in hits:
+        if not out or h[0] >= out[-1][1]:
+            out.append(h)
+    return out
 
 
 def _country_of(name: str) -> str | None:
-    lower = name.lower()
-    for country, words in actor_rules()["demonyms"].items():
-        if any(re.search(rf"\b{re.escape(w)}\b", lower) for w in words):
-            return country
+    """Whose forces a name means: the first country it names, not as a sponsor ("Russian-backed", "pro-Turkish")."""
+    plain = _plain(name)
+    modifiers = "|".join(actor_rules()["words"]["hyphen_modifiers"])
+    for start, end, country in _demonym_hits(plain):
+        if re.match(rf"-(?:{modifiers})\b", plain[end:], re.IGNORECASE):
+            continue
+        if re.search(r"\b(?:pro|anti)-$", plain[:start], re.IGNORECASE):
+            continue
+        return country
     return None
 
 
@@ -39,78 +200,287 @@ def _country_named(raw: str) -> str | None:
     """The country an actor name is nothing but ("Syria", "Russia", "the Syrian government")."""
     core = re.sub(r"\s+(government|regime|state|authorities)$", "", raw.strip(), flags=re.IGNORECASE)
     core = re.sub(r"'s$|’s$", "", core)
-    for country, words in actor_rules()["demonyms"].items():
-        if core.lower() == country.lower() or core.lower() in (w.lower() for w in words):
-            return country
+    return _table().country_by_key.get(_key(core)) if core else None
+
+
+def _named_countries(name: str) -> frozenset[str]:
+    return frozenset(c for _, _, c in _demonym_hits(_plain(name)))
+
+
+def _allowed(entry: _Entry, country: str, named: frozenset[str]) -> bool:
+    """An entry applies to events in its countries, or when the name itself names one of them (`named`)."""
+    return not country or country in entry.countries or not named.isdisjoint(entry.countries)
+
+
+def _exact_entry(raw: str, country: str) -> _Entry | None:
+    """The entry whose canonical name or alias the whole name is (case and punctuation ignored)."""
+    named = _named_countries(raw)
+    for key in dict.fromkeys([_key(raw), _key(re.sub(r"\s*\([^)]*\)\s*$", "", raw))]):
+        candidates = [e for e in _table().by_key.get(key, []) if _allowed(e, country, named)]
+        if candidates:
+            # the entry of the event's country before one the name merely names
+            return next((e for e in candidates if country in e.countries), candidates[0])
     return None
 
 
-def _kind_of_named(lower: str) -> str:
-    """The type of a named armed group the alias table does not know."""
-    if re.search(r"\b(ethnic|tribal|clan|communal|herders?|herdsmen|vigilantes?)\b", lower):
-        return "identity_militia"
-    if re.search(r"\b(militias?|party|youth wing)\b", lower):
-        return "political_militia"
-    return "rebel_group"
+def _entry_inside(raw: str, country: str) -> _Entry | None:
+    """The entry whose alias occurs inside a longer name: the longest alias, then the last one."""
+    plain = _plain(raw)
+    named = _named_countries(raw)
+    best: tuple[int, int, _Entry] | None = None
+    for entry in _table().entries.values():
+        if not _allowed(entry, country, named):
+            continue
+        for alias, pattern in entry.aliases:
+            for m in pattern.finditer(plain):
+                score = (len(alias), m.start())
+                if best is None or score > best[:2]:
+                    best = (*score, entry)
+    return best[2] if best else None
+
+
+@lru_cache(maxsize=4096)
+def _entry_in_text(name: str, text: str) -> bool:
+    """Does the article name this entry (its canonical name or an alias, case-aware)?"""
+    plain = _plain(text)
+    return any(p.search(plain) for _, p in _table().entries[name].aliases)
+
+
+_GENERIC_OF_TYPE = {
+    "rebel_group": ("Rebel groups", ActorType.REBEL_GROUP),
+    "civilians": ("Civilians", ActorType.CIVILIANS),
+    "protesters": ("Protesters", ActorType.PROTESTERS),
+    "rioters": ("Rioters", ActorType.RIOTERS),
+}
+
+
+def _generic(kind: str | None, country: str, where: str | None = None) -> Actor:
+    """The codebook's generic actor for a kind of actor."""
+    if kind in ("state_forces", "external_forces"):
+        where = where or country
+        atype = ActorType.STATE_FORCES if where == country else ActorType.EXTERNAL_FORCES
+        return Actor(name=_forces("Military", where), actor_type=atype)
+    name, atype = _GENERIC_OF_TYPE.get(kind or "", ("Unidentified armed group", ActorType.POLITICAL_MILITIA))
+    return Actor(name=name, actor_type=atype)
+
+
+def _from_entry(entry: _Entry, country: str, text: str, raw: str) -> Actor:
+    """The actor a table entry stands for in this event's country (`raw`: the model's name for it)."""
+    state_name = entry.name.startswith(("Military Forces of", "Police Forces of"))
+    said = _entry_in_text(entry.name, text) or _plain(raw).lower() in _plain(text).lower()
+    if text and not state_name and not said:
+        # A named group the article never names is the model's guess: keep only what kind of actor it is.
+        return _generic(entry.type if entry.type != "state_forces" else None, country)
+    branch = _table().branches.get(entry.name, {}).get(country)
+    if branch:
+        entry = _table().entries[branch]
+    atype = ActorType(entry.type)
+    if atype == ActorType.STATE_FORCES and country:
+        # A state's forces are external forces outside their own country.
+        home = canonical_country(re.sub(r"^(?:Military|Police) Forces of (?:the )?", "", entry.name))
+        if not state_name:
+            home = entry.countries[0]
+        if home != country:
+            atype = ActorType.EXTERNAL_FORCES
+    return Actor(name=entry.name, actor_type=atype)
+
+
+_SPLIT = re.compile(
+    r"\s+(?:of|from|in|at|on|near|with|and|or|loyal to|linked to|allied (?:to|with)|affiliated (?:to|with)|"
+    r"belonging to|backed by|supported by|led by|under)\s+|\s*[,;(]\s*",
+    re.IGNORECASE,
+)
+
+
+def _head(raw: str) -> str:
+    """The part of a name before its qualifiers: "Residents" of "Residents of Saluti", "Syrian regime" of "Syrian regime and Russian forces"."""
+    return _SPLIT.split(raw, maxsplit=1)[0].strip() or raw
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9][\w'.]*(?:-[\w'.]+)*", _plain(text))
+
+
+def _proper_words(segment: str) -> list[str]:
+    """The capitalised words of a name that are not demonyms, country names or generic words.
+
+    "Syrian regime forces", "Islamist militants", "Russian-backed government
+    forces" have none; "People's Defence Force", "Arakan Army", "Free Syrian
+    Army" do. A capitalised possessive ("People's") is always a proper part.
+    """
+    words = actor_rules()["words"]
+    generic = _table().generic_words
+    modifiers = set(words["hyphen_modifiers"]) | {"pro", "anti", "ex", "non", "self"}
+    out = []
+    for token in _tokens(segment):
+        if not token[0].isupper():
+            continue
+        base = re.sub(r"'s?$", "", token)
+        if base.lower() in generic:
+            continue
+        if _country_named(base) or _demonym_hits(base) and _demonym_hits(base)[0][:2] == (0, len(base)):
+            continue
+        if token.endswith("'s"):
+            out.append(token)
+            continue
+        parts = [p for p in base.split("-") if p]
+        if len(parts) > 1 and parts[-1].lower() in modifiers:
+            continue  # "Russian-backed", "al-Qaeda-linked": who stands behind, not who acts
+        if all(
+            p.lower() in generic or p.lower() in modifiers or p.lower() in words["particles"] or _country_named(p)
+            for p in parts
+        ):
+            continue
+        out.append(token)
+    return out
+
+
+def _unarmed_kind(segment: str, whole: str) -> str | None:
+    """Civilians, protesters or rioters when the name's head noun says so ("Amhara civilians", "Houthi supporters").
+
+    Not when an armed word comes after it ("Civilian Joint Task Force", "People's
+    Defence Force"), the name is armed ("armed men") or its capitalised head noun
+    is part of a proper name ("Bakassi Boys"). `segment` is the head of the name,
+    `whole` the whole name ("members of the Amhara ethnic group": a people).
+    """
+    words = actor_rules()["words"]
+    tokens = _tokens(segment)
+    if not tokens or re.search(r"\barmed\b|\bgunm[ae]n\b", segment, re.IGNORECASE):
+        return None
+    kinds = {k: set(words[k]) for k in ("civilians", "protesters", "rioters")}
+    armed = (set(words["armed"]) | set(words["institution"])) - {"members", "member"}
+    last = None
+    for i, token in enumerate(tokens):
+        low = re.sub(r"'s?$", "", token.lower())
+        kind = next((k for k, ws in kinds.items() if low in ws), None)
+        if kind:
+            last = (i, token, kind)
+        elif low in armed:
+            last = None
+    if last is None:
+        # "members of the Amhara ethnic group", "the Kuki community": a people, not a militia.
+        people = re.search(
+            r"\b(?:ethnic (?:group|community|minority)|communit(?:y|ies)|tribes?|minorit(?:y|ies))$", whole, re.I
+        )
+        armed_before = people and re.search(
+            r"militia|fighters|gunmen|vigilante|\barmed\b|forces?\b|army|soldiers|troops|police|rebels|militants",
+            whole[: people.start()],
+            re.I,
+        )
+        return "civilians" if people and not armed_before else None
+    i, token, kind = last
+    if i > 0 and token[0].isupper() and _proper_words(segment):
+        return None
+    return kind
+
+
+def _kind_from_words(name: str) -> str | None:
+    """The actor type a name's own words tell (militia, army, front, brigade, liberation...), if any."""
+    lower = _plain(name).lower()
+    for kind, pattern in actor_rules()["kinds"].items():
+        if re.search(pattern, lower):
+            return kind
+    return None
+
+
+def _looks_like_person(name: str) -> bool:
+    """Two to four capitalised words with no group, state or generic word: a person's name ("Kanyonyi Baluku")."""
+    words = actor_rules()["words"]
+    tokens = _plain(name).split()
+    if not 2 <= len(tokens) <= 4 or _kind_from_words(name) or _demonym_hits(_plain(name)):
+        return False
+    particles = set(words["particles"])
+    for t in tokens:
+        low = t.lower()
+        if low in particles or re.match(r"(?:al|el|bin|ibn|abu)-", low):
+            continue
+        if not re.fullmatch(r"[A-Z][a-z'-]+", t) or low in _table().generic_words:
+            return False
+    return True
+
+
+_FOLLOWERS = r"\b(?:supporters|activists|sympathi[sz]ers|followers|cadres|loyalists)$"
 
 
 def normalise_actor(name: str | None, actor_type: str | None, country: str, text: str) -> Actor | None:
-    """Map free-text actor names onto the codebook's names (specific groups kept)."""
+    """Map a free-text actor name onto the codebook's names and types; a specific name is never made generic.
+
+    In order: a name the table knows as a whole (case ignored); unarmed people
+    named by what they are (civilians, protesters, rioters); a table name inside
+    a longer description (case-aware); a country named as the actor; police and
+    state forces, whose country is the one the name gives (else the event's); the
+    codebook's generic names, only when no proper-name part is left; otherwise
+    the model's own name when the article contains it, typed from its words.
+    Table entries apply in their countries only, and a named group the article
+    never names falls back to its kind's generic name.
+    """
     if not name or not name.strip():
         return None
     rules = actor_rules()
-    raw = re.sub(r"^(the|a|an)\s+", "", name.strip(), flags=re.IGNORECASE)
-    lower = raw.lower()
-
-    def named(canonical: str) -> Actor:
-        return Actor(
-            name=canonical, actor_type=ActorType(rules["named_types"].get(canonical, actor_type or "rebel_group"))
-        )
-
-    for canonical, aliases in rules["named"].items():
-        if lower == canonical.lower() or lower in (a.lower() for a in aliases):
-            return named(canonical)
-    for canonical, aliases in rules["named"].items():
-        # "Somali-based al-Qaeda affiliated group al-Shabaab": the group's name inside a description.
-        # Acronyms ("HTS", "IS") must match in capitals, so "is" or "hts" in prose never do.
-        for alias in [canonical, *aliases]:
-            flags = 0 if alias.isupper() else re.IGNORECASE
-            if len(alias) >= 3 and re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", raw, flags):
-                return named(canonical)
-    kind = actor_type or _kind_of_named(lower)
-    country_named = _country_named(raw)
+    patterns = rules["patterns"]
+    country = canonical_country(country)
+    raw = re.sub(r"^(the|a|an)\s+", "", " ".join(name.split()), flags=re.IGNORECASE).strip(" .,;:")
+    if not raw:
+        return None
+    entry = _exact_entry(raw, country)
+    if entry is not None:
+        return _from_entry(entry, country, text, raw)
+    head = _head(raw)
+    unarmed = _unarmed_kind(head, raw)
+    entry = _entry_inside(raw, country)
+    if (
+        unarmed == "protesters"
+        and entry is not None
+        and entry.type == "political_militia"
+        and re.search(_FOLLOWERS, head, re.IGNORECASE)
+    ):
+        unarmed = None  # a party's activists in a clash are its militia (a protest pairs them as protesters anyway)
+    if unarmed:
+        return _generic(unarmed, country)
+    if entry is not None:
+        return _from_entry(entry, country, text, raw)
+    country_named = _country_named(raw) or _country_named(head)
     if country_named:
         # "Syria", "the Syrian government": the state acting, through its forces.
-        atype = ActorType.STATE_FORCES if country_named == country else ActorType.EXTERNAL_FORCES
-        return Actor(name=f"Military Forces of {country_named}", actor_type=atype)
-    if re.search(rules["patterns"]["police"], lower):
+        return _generic("state_forces", country, country_named)
+    lower_head = _plain(head).lower()
+    proper = _proper_words(head)
+    not_state = re.search(patterns["not_state"], lower_head)
+    if re.search(patterns["police"], _plain(raw).lower()) and not not_state:
+        # Regional and special police are their country's police ("Balochistan Police", "Kenya Police").
         where = _country_of(raw) or country
-        return Actor(name=f"Police Forces of {where}", actor_type=ActorType.STATE_FORCES)
-    if re.search(rules["patterns"]["state"], lower) and not re.search(rules["patterns"]["not_state"], lower):
-        where = _country_of(raw) or country
-        atype = ActorType.STATE_FORCES if where == country else ActorType.EXTERNAL_FORCES
-        return Actor(name=f"Military Forces of {where}", actor_type=atype)
-    if kind == "protesters" or re.search(rules["patterns"]["protesters"], lower):
-        return Actor(name="Protesters", actor_type=ActorType.PROTESTERS)
-    if kind == "rioters" or re.search(rules["patterns"]["rioters"], lower):
-        return Actor(name="Rioters", actor_type=ActorType.RIOTERS)
-    if kind == "civilians" or re.search(rules["patterns"]["civilians"], lower):
-        return Actor(name="Civilians", actor_type=ActorType.CIVILIANS)
-    if re.search(rules["patterns"]["rebels"], lower):
-        return Actor(name="Rebel groups", actor_type=ActorType.REBEL_GROUP)
-    if re.search(rules["patterns"]["unidentified"], lower):
-        return Actor(name="Unidentified armed group", actor_type=ActorType.POLITICAL_MILITIA)
+        return Actor(name=_forces("Police", where), actor_type=ActorType.STATE_FORCES)
+    stateish = re.search(patterns["state"], lower_head) or (
+        re.search(patterns["state_weapons"], lower_head) and _country_of(head)
+    )
+    if stateish and not not_state and not proper:
+        # "regime forces", "government troops": the forces of the country the name gives, else the event's.
+        return _generic("state_forces", country, _country_of(raw) or country)
+    if not proper:
+        for kind, pattern in (
+            ("protesters", "protesters"),
+            ("rioters", "rioters"),
+            ("rebel_group", "rebels"),
+            (None, "unidentified"),
+            ("civilians", "civilians"),
+        ):
+            if re.search(patterns[pattern], lower_head):
+                return _generic(kind, country)
+    head_tokens = _tokens(head)
+    if head_tokens and head_tokens[-1].lower() in rules["words"]["events"]:
+        return _generic(None, country)  # "Idlib clashes": an event, not who took part in it
+    kind = actor_type or _kind_from_words(raw)
+    if text and _plain(raw).lower() in _plain(text).lower():
+        # A specific name the article contains is kept, typed from its own words.
+        if kind:
+            return Actor(name=raw[:80], actor_type=ActorType(kind))
+        if _looks_like_person(raw):
+            return Actor(name=raw[:80], actor_type=ActorType.CIVILIANS)
+        return GuessedActor(name=raw[:80], actor_type=ActorType.POLITICAL_MILITIA)
     # A specific name the article does not contain is a guess: fall back to a generic name.
-    if raw.lower() not in text.lower():
-        generic = {
-            "state_forces": f"Military Forces of {country}",
-            "rebel_group": "Rebel groups",
-            "civilians": "Civilians",
-            "protesters": "Protesters",
-            "rioters": "Rioters",
-        }.get(actor_type or "", "Unidentified armed group")
-        return Actor(name=generic, actor_type=ActorType(actor_type or "political_militia"))
-    return Actor(name=raw[:80], actor_type=ActorType(kind))
+    if kind == "state_forces":
+        return _generic("state_forces", country, _country_of(raw) or country)
+    return _generic(kind if kind in _GENERIC_OF_TYPE else None, country)
 
 
 _PLACE_PREFIX = re.compile(
@@ -285,13 +655,18 @@ def _is_state(actor: Actor | None) -> bool:
 
 
 def is_armed(actor: Actor | None) -> bool:
-    """State, external or rebel forces, or a militia."""
-    return actor is not None and actor.actor_type in (
-        ActorType.STATE_FORCES,
-        ActorType.EXTERNAL_FORCES,
-        ActorType.REBEL_GROUP,
-        ActorType.POLITICAL_MILITIA,
-        ActorType.IDENTITY_MILITIA,
+    """State, external or rebel forces, or a militia (not a name whose type is only the default guess)."""
+    return (
+        actor is not None
+        and not isinstance(actor, GuessedActor)
+        and actor.actor_type
+        in (
+            ActorType.STATE_FORCES,
+            ActorType.EXTERNAL_FORCES,
+            ActorType.REBEL_GROUP,
+            ActorType.POLITICAL_MILITIA,
+            ActorType.IDENTITY_MILITIA,
+        )
     )
 
 

@@ -307,6 +307,10 @@ _NOT_DEATHS = re.compile(
 )
 
 
+_AGE = re.compile(r"^[- ]?(?:years?[- ]old|yrs?\b|-year\b)", re.IGNORECASE)
+_AGED_BEFORE = re.compile(r"\b(?:aged|age|ages)\s+(?:between\s+)?(?:\d+\s*(?:,|and|to|-)\s*)*$", re.IGNORECASE)
+
+
 def numbers_in(text: str) -> set[int]:
     """Numbers stated in the text as deaths could be: digits and number words, not injured/distances.
 
@@ -317,6 +321,8 @@ def numbers_in(text: str) -> set[int]:
     found: set[int] = set()
     text = languages.digits_for_words(text)
     for m in re.finditer(r"\b(\d{1,3}(?:,\d{3})*|\d+)\b", text):
+        if _AGE.match(text[m.end() :]) or _AGED_BEFORE.search(text[: m.start()]):
+            continue  # an age ("a 49-year-old man", "aged 44 and 46"), not a count
         if not _NOT_DEATHS.match(text[m.end() :]) and not _WOUNDED_BEFORE.search(text[: m.start()]):
             found.add(int(m.group(1).replace(",", "")))
     if languages.current() != languages.ENGLISH:

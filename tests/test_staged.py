@@ -542,3 +542,18 @@ def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
     among = "Elsewhere, 10 civilians, among them a child, were killed in regime air strikes."
     d = draft(among, event="explosion_air_or_drone_strike", actor1="regime", killed=[10, 1])
     assert (d.fatalities, d.per_side, d.event_type) == (10, False, "Explosions/Remote violence")
+
+
+def test_a_prompt_with_a_screen_section_asks_about_the_sentences_the_list_left_out(tmp_path):
+    default = load_prompt("default")
+    text = open(default.path, encoding="utf-8").read().replace("name: default", "name: screening")
+    text = text.replace("max_sweep: 5", "max_sweep: 8")  # room left for screened sentences
+    text += "\n=== screen ===\nDoes this sentence report a specific incident?\n{sentence}\n"
+    path = tmp_path / "screening.md"
+    path.write_text(text, encoding="utf-8")
+    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    result = extract_article(article, load_prompt(str(path)), get_backend("fake"), run_id="r")
+    assert result.error is None
+    stages = [c["stage"] for c in result.calls]
+    assert "screen" in stages  # "The minister condemned the violence." and the like are asked about, not filled
+    assert not any("condemned" in e.evidence[0] for e in result.events)

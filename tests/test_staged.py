@@ -551,9 +551,10 @@ def test_a_prompt_with_a_screen_section_asks_about_the_sentences_the_list_left_o
     text += "\n=== screen ===\nDoes this sentence report a specific incident?\n{sentence}\n"
     path = tmp_path / "screening.md"
     path.write_text(text, encoding="utf-8")
-    article = Article(path="x.txt", file_name="x.txt", text=SWEEP_TEXT, article_id="x", published=TUESDAY)
+    text = SWEEP_TEXT + "Hundreds of people staged a protest in the main square of Idlib on Monday.\n"
+    article = Article(path="x.txt", file_name="x.txt", text=text, article_id="x", published=TUESDAY)
     result = extract_article(article, load_prompt(str(path)), get_backend("fake"), run_id="r")
     assert result.error is None
     stages = [c["stage"] for c in result.calls]
-    assert "screen" in stages  # "The minister condemned the violence." and the like are asked about, not filled
-    assert not any("condemned" in e.evidence[0] for e in result.events)
+    # the protest states no harm: it is asked about first, and filled only because the answer is yes
+    assert stages.count("screen") == 1 and stages.count("fill") == 5

@@ -557,4 +557,6 @@ def test_a_prompt_with_a_screen_section_asks_about_the_sentences_the_list_left_o
     assert result.error is None
     stages = [c["stage"] for c in result.calls]
     # the protest states no harm: it is asked about first, and filled only because the answer is yes
-    assert stages.count("screen") == 1 and stages.count("fill") == 5
+    assert stages.count("screen") == 1
+    fills = [c["request"]["messages"][-1]["content"] for c in result.calls if c["stage"] == "fill"]
+    assert any("staged a protest" in f for f in fills)

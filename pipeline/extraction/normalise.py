@@ -720,4 +720,6 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
 
 
 # An explosion the sentence names without saying what exploded: the model's explosion code stands.
-_BLAST_WORDS = re.compile(r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up|strikes?|struck)\b", re.IGNORECASE)
+_BLAST_WORDS = re.compile(
+    r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up|strikes?|struck)\b", re.IGNORECASE
+)

@@ -166,7 +166,7 @@ def test_shortlist_sampler_falls_back_to_the_whole_vocabulary(local):
     """When no shortlisted token fits the grammar, the whole vocabulary is checked and output stays valid."""
     import llama_cpp
 
-    from pipeline import llama_sampling
+    from pipeline.backends import llama_sampling
     from pipeline.backends.local import LOADED_MODELS
 
     llm = next(iter(LOADED_MODELS.values())).llm

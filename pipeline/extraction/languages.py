@@ -81,6 +81,17 @@ HARMS = {
     "ar": r"(اغتصاب|اغتصب|اختطاف|اختطف|خطف)",
 }
 
+# Running totals and tallies over a period (the codebook's first exclusion), per language; English's is in text.py.
+TOTALS = {
+    "fr": r"\bdepuis (?:le )?(?:début|debut|janvier|le début de l'année|le début de l’année|20\d\d|19\d\d)|"
+    r"\bdepuis le début\b|\bau total\b|\ben tout\b|\bcette année\b|\bdepuis l'an\b",
+    "es": r"\ben lo que va del? (?:año|mes)\b|\bdesde (?:el )?(?:inicio|comienzo|principio)\b|\bdesde (?:enero|20\d\d|19\d\d)\b|"
+    r"\ben total\b|\beste año\b",
+    "pt": r"\bdesde o (?:início|inicio|começo|começo do ano)\b|\bdesde (?:janeiro|20\d\d|19\d\d)\b|\bno total\b|"
+    r"\beste ano\b|\bem \d{4}\b.*\bdesde\b",
+    "ar": r"(منذ بداية|منذ مطلع|منذ عام|منذ اندلاع|منذ بدء|حتى الآن هذا العام|في المجمل|إجمالي)",
+}
+
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("article_language", default=ENGLISH)
 
 
@@ -144,7 +155,7 @@ _VAGUE = re.compile(
 
 @lru_cache(maxsize=16)
 def _pattern(table: str, lang: str) -> re.Pattern[str] | None:
-    source = {"cues": CUES, "deaths": DEATHS, "harms": HARMS}[table].get(lang)
+    source = {"cues": CUES, "deaths": DEATHS, "harms": HARMS, "totals": TOTALS}[table].get(lang)
     return re.compile(source, re.IGNORECASE) if source else None
 
 
@@ -154,6 +165,10 @@ def cue_pattern(lang: str) -> re.Pattern[str] | None:
 
 def death_pattern(lang: str) -> re.Pattern[str] | None:
     return _pattern("deaths", lang)
+
+
+def total_pattern(lang: str) -> re.Pattern[str] | None:
+    return _pattern("totals", lang)
 
 
 def harm_pattern(lang: str) -> re.Pattern[str] | None:

@@ -76,6 +76,7 @@ from pipeline.extraction.text import (
     states_deaths,
     states_harm,
 )
+from pipeline.geo.gazetteer import country_info
 from pipeline.ingest import Article
 from pipeline.prompts import Prompt
 from schemas import Actor, ConflictEvent
@@ -113,6 +114,15 @@ def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, re
     return draft
 
 
+def _english_country(name: str) -> str:
+    """The codebook wants English short names: in another language's article, the model may write the
+    country as the article does ("Moçambique"); the gazetteer gives its English name."""
+    if languages.current() == languages.ENGLISH:
+        return name
+    info = country_info(name)
+    return str(info["name"]) if info and info.get("name") else name
+
+
 def _normalised_actor(name: str | None, country: str, text: str) -> Actor | None:
     """The model's actor name through the actor table and the codebook's generic names (recorded, not ablatable)."""
     actor = normalise_actor(name, None, country, text)
@@ -124,7 +134,7 @@ def _normalised_actor(name: str | None, country: str, text: str) -> Actor | None
 def _draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
     text = article.text
     cited_text = " ".join(c.text for c in cited)
-    country = slots.country.strip()
+    country = _english_country(slots.country.strip())
     actor1 = _normalised_actor(slots.actor1, country, text)
     actor2 = _normalised_actor(slots.actor2, country, text)
     if slots.killed:

@@ -450,9 +450,12 @@ _TOTAL = re.compile(
 
 
 def looks_like_total(sentence: Sentence) -> bool:
-    """A running total or a tally over a period, by its English wording; in other languages the model judges."""
-    if languages.current() != languages.ENGLISH:
-        return False
+    """A running total or a tally over a period, by its wording in the article's language (where the code has
+    words for it; elsewhere the model judges)."""
+    lang = languages.current()
+    if lang != languages.ENGLISH:
+        pattern = languages.total_pattern(lang)
+        return pattern is not None and pattern.search(sentence.text) is not None
     return bool(_TOTAL.search(sentence.text))
 
 

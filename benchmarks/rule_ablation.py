@@ -19,6 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from sets_report import summary  # noqa: E402
 
 from pipeline.evaluation.replay import replay_run, score_replay  # noqa: E402
 from pipeline.evaluation.scoring import RunScore  # noqa: E402
@@ -29,19 +32,9 @@ NOT_ABLATABLE = {"actor_alias", "actor_generic_name", "place_not_in_text", "toll
 
 
 def _union(scores: list[RunScore]) -> tuple[float, float]:
-    """Micro-averaged event F1 and slot F1 over several scored sets."""
-    tp = sum(s.tp for s in scores)
-    fp = sum(s.fp for s in scores)
-    fn = sum(s.fn for s in scores)
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    correct = sum(s.slot_correct for s in scores)
-    gold = sum(s.slot_gold for s in scores)
-    pred = sum(s.slot_pred for s in scores)
-    sp = correct / pred if pred else 0.0
-    sr = correct / gold if gold else 0.0
-    return f1, (2 * sp * sr / (sp + sr) if sp + sr else 0.0)
+    """Micro-averaged event F1 and slot F1 over several scored sets (the union column of sets_report)."""
+    union = summary(scores)
+    return float(union["event F1"] or 0.0), float(union["slot F1"] or 0.0)
 
 
 def main() -> int:

@@ -9,22 +9,33 @@ articles (events, slots and field counts added up).
     python benchmarks/sets_report.py \\
         --set gold=eval.duckdb:915ca622:evals/gold --set dev2=eval.duckdb:7d2e41aa:../shared/dev2/gold \\
         [--replay] [--label "default 1.5B"] [--markdown evals/reports/sets.md]
+
+--answers DB:RUN adds another run's logged answers to the replay (the same
+request gets the same answer), and --live FILE.jsonl asks the embedded model
+whatever no logged answer covers, keeping its answers in FILE for the next
+replay: a change that adds a question (or a set no run covered in full) costs
+only the new calls, not a model run per set.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.backends import get_backend  # noqa: E402
+from pipeline.backends.replay import logged_answers  # noqa: E402
 from pipeline.evaluation.gold import load_gold  # noqa: E402
 from pipeline.evaluation.harness import score_stored_run  # noqa: E402
 from pipeline.evaluation.replay import replay_run, score_replay  # noqa: E402
 from pipeline.evaluation.scoring import FIELDS, RunScore  # noqa: E402
 from pipeline.store.database import Store  # noqa: E402
+from pipeline.store.replay import logged_calls  # noqa: E402
 
 
 def _f1(p: float, r: float) -> float:
@@ -62,15 +73,45 @@ def main() -> int:
     parser.add_argument("--replay", action="store_true", help="replay each run through today's code first")
     parser.add_argument("--prompt", help="with --replay: replay with this prompt (name or path)")
     parser.add_argument("--without", action="append", default=[], metavar="RULE", help="with --replay: a rule off")
+    parser.add_argument("--answers", action="append", default=[], metavar="DB:RUN", help="with --replay: more answers")
+    parser.add_argument("--live", type=Path, metavar="FILE.jsonl", help="with --replay: the model answers misses")
     parser.add_argument("--markdown", type=Path, help="append the table to this Markdown file")
     parser.add_argument("--label", default="", help="a title line for the table")
     args = parser.parse_args()
+    more: dict[str, tuple[str, str]] = {}
+    for spec in args.answers:
+        db, _, run = spec.rpartition(":")
+        with Store(db, read_only=True) as store:
+            more.update(logged_answers(logged_calls(store, store.resolve_run(run))))
+    fallback, keep = None, None
+    if args.live:
+        if args.live.exists():
+            for line in args.live.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                more[row["key"]] = (row["response"], row["finish"])
+        fallback = get_backend("local")
+        live_file = args.live.open("a", encoding="utf-8")
+
+        def keep(key: str, response: str, finish: str) -> None:
+            live_file.write(json.dumps({"key": key, "response": response, "finish": finish}) + "\n")
+            live_file.flush()
+
     names, scores = [], []
     for spec in args.set:
         name, _, rest = spec.partition("=")
         db, run, gold_dir = rest.split(":", 2)
         if args.replay:
-            score = score_replay(replay_run(db, run, without=args.without, prompt=args.prompt), gold_dir)
+            started = time.monotonic()
+            result = replay_run(
+                db, run, without=args.without, prompt=args.prompt, more_answers=more, fallback=fallback, on_answer=keep
+            )
+            print(
+                f"{name}: {len(result.articles)} articles, {result.hits} answers replayed, {result.live} asked live, "
+                f"{result.misses} misses, {sum(1 for a in result.articles if a.error)} failed, "
+                f"{time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+            )
+            score = score_replay(result, gold_dir)
         else:
             with Store(db, read_only=True) as store:
                 score = score_stored_run(store, store.resolve_run(run), load_gold(gold_dir)).score

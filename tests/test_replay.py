@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import instructor
 import pytest
 
 from pipeline.backends import get_backend
-from pipeline.backends.base import request_for_log
+from pipeline.backends.base import Backend, completion_from_text, request_for_log
 from pipeline.backends.replay import ReplayMiss, logged_answers, make_replay_backend, replay_key
 from pipeline.prompts import load_prompt
 from pipeline.runner import run_pipeline
@@ -46,4 +47,28 @@ def test_a_request_the_run_never_made_is_a_miss_not_another_answer(seeds_dir, db
     assert replay_key(request_for_log(asked)) not in answers
     with pytest.raises(ReplayMiss):
         backend.create(**asked)
-    assert backend.parameters["stats"] == {"hits": 0, "misses": 1}
+    assert backend.parameters["stats"] == {"hits": 0, "misses": 1, "live": 0}
+
+
+def test_with_a_fallback_a_miss_is_asked_of_it_and_kept_for_the_next_replay(seeds_dir, db_path):
+    run_id = _run(seeds_dir, db_path)
+    with Store(db_path, read_only=True) as store:
+        answers = logged_answers(logged_calls(store, run_id))
+    asked_of_fallback: list[str] = []
+
+    def fallback_create(**kwargs):
+        asked_of_fallback.append(kwargs["messages"][-1]["content"])
+        return completion_from_text('{"answer": 1}', model="fallback")
+
+    fallback = Backend(name="fallback", model="fallback", mode=instructor.Mode.JSON_SCHEMA, create=fallback_create)
+    kept: list[tuple[str, str, str]] = []
+    backend = make_replay_backend(
+        None, answers=answers, model_id="rules", fallback=fallback, on_answer=lambda *a: kept.append(a)
+    )
+    asked = {"model": "rules", "messages": [{"role": "user", "content": "a question nobody asked"}]}
+    first = backend.create(**asked)
+    again = backend.create(**asked)  # now answered from the kept answer, not asked again
+    assert first.choices[0].message.content == again.choices[0].message.content == '{"answer": 1}'
+    assert asked_of_fallback == ["a question nobody asked"]
+    assert kept == [(replay_key(request_for_log(asked)), '{"answer": 1}', "stop")]
+    assert backend.parameters["stats"] == {"hits": 1, "misses": 0, "live": 1}

@@ -10,7 +10,10 @@ now asks something it did not ask then. That makes two checks cheap:
   the same answers.
 
 A request the run never made raises `ReplayMiss`, so the article fails with a
-reason naming it instead of silently getting another answer.
+reason naming it instead of silently getting another answer, unless a
+`fallback` backend is given: then the miss is asked of that backend (the real
+model) and its answer joins the answers, so a code change that adds a question
+costs only the new questions, not a whole run (`benchmarks/sets_report.py --live`).
 """
 
 from __future__ import annotations
@@ -45,15 +48,29 @@ def logged_answers(calls: Iterable[tuple[Mapping[str, Any], str, str]]) -> dict[
 
 def make_replay_backend(model: str | None, **options: Any) -> Backend:
     """Options: `answers` (replay_key -> (raw response, finish reason), from `logged_answers`),
-    `model_id` (the replayed run's model id, recorded as this backend's model), `mode` (its instructor mode)."""
+    `model_id` (the replayed run's model id, recorded as this backend's model), `mode` (its instructor mode),
+    `fallback` (a Backend that answers the requests the run never made; without it a miss raises
+    `ReplayMiss`) and `on_answer` (called with (key, response, finish reason) for each fallback answer)."""
     answers: Mapping[str, tuple[str, str]] | None = options.get("answers")
     if answers is None:
         raise BackendError("the replay backend needs the logged answers of a run (see benchmarks/replay.py)")
     model_id = str(options.get("model_id") or model or "replay")
-    stats = {"hits": 0, "misses": 0}
+    fallback: Backend | None = options.get("fallback")
+    on_answer = options.get("on_answer")
+    stats = {"hits": 0, "misses": 0, "live": 0}
 
     def create(**kwargs: Any) -> ChatCompletion:
         key = replay_key(request_for_log(kwargs))
+        if key not in answers and fallback is not None:
+            completion = fallback.create(**kwargs)
+            choice = completion.choices[0]
+            text, finish = choice.message.content or "", str(choice.finish_reason or "stop")
+            stats["live"] += 1
+            if isinstance(answers, dict):
+                answers[key] = (text, finish)
+            if on_answer is not None:
+                on_answer(key, text, finish)
+            return completion
         if key not in answers:
             stats["misses"] += 1
             last = str((kwargs.get("messages") or [{}])[-1].get("content", ""))[-160:]

@@ -11,11 +11,12 @@ seconds instead of a model run per set.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.backends.base import Backend
 from pipeline.backends.replay import logged_answers, make_replay_backend
 from pipeline.evaluation.gold import load_gold
 from pipeline.evaluation.scoring import RunScore, score_run
@@ -44,24 +45,42 @@ class ReplayResult:
     articles: list[ReplayedArticle] = field(default_factory=list)
     hits: int = 0
     misses: int = 0
+    live: int = 0  # misses answered by the fallback backend
 
 
-def replay_run(db: str | Path, run_ref: str, *, without: Iterable[str] = (), prompt: str | None = None) -> ReplayResult:
+def replay_run(
+    db: str | Path,
+    run_ref: str,
+    *,
+    without: Iterable[str] = (),
+    prompt: str | None = None,
+    more_answers: Mapping[str, tuple[str, str]] | None = None,
+    fallback: Backend | None = None,
+    on_answer: Callable[[str, str, str], None] | None = None,
+) -> ReplayResult:
     """Re-extract a stored run's articles over its logged answers, with the rules `without` switched off.
 
     `prompt` (a name or path) replays with another prompt than the run's: requests that differ from the
     logged ones get no answer (a miss), so a prompt without a section the run used (e.g. `screen`)
-    shows what the run would have given without that step.
+    shows what the run would have given without that step. `more_answers` adds answers logged elsewhere
+    (other runs, earlier live replays); with a `fallback` backend a miss is asked of it instead
+    (`on_answer` sees each such answer, to keep it for the next replay).
     """
     with Store(db, read_only=True) as store:
         run_id = store.resolve_run(run_ref)
         info = run_info(store, run_id)
-        answers = logged_answers(logged_calls(store, run_id))
+        answers = {**(more_answers or {}), **logged_answers(logged_calls(store, run_id))}
         articles = run_articles(store, run_id)
         stored = run_event_rows(store, run_id)
     loaded = load_prompt(prompt or info["prompt_name"])
     backend = make_replay_backend(
-        None, answers=answers, model_id=info["model"], mode=info.get("instructor_mode"), run_id=run_id
+        None,
+        answers=answers,
+        model_id=info["model"],
+        mode=info.get("instructor_mode"),
+        run_id=run_id,
+        fallback=fallback,
+        on_answer=on_answer,
     )
     by_article: dict[str, list[dict[str, Any]]] = {}
     for row in stored:
@@ -92,6 +111,7 @@ def replay_run(db: str | Path, run_ref: str, *, without: Iterable[str] = (), pro
             )
     result.hits = backend.parameters["stats"]["hits"]
     result.misses = backend.parameters["stats"]["misses"]
+    result.live = backend.parameters["stats"]["live"]
     return result
 
 

@@ -254,3 +254,14 @@ def test_missing_db_and_gold_folder(gold_set, tmp_path):
     assert not (tmp_path / "none.duckdb").exists()
     missing_gold = invoke("--db", tmp_path / "ev.duckdb", "--gold", tmp_path / "nogold", "--model", "fake")
     assert missing_gold.exit_code == 2 and "gold folder" in missing_gold.output
+
+
+def test_without_gold_or_articles_it_scores_the_shipped_set_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no evals/ here: the shipped gold and its articles are found anyway
+    result = invoke(
+        "--db", "ev.duckdb", "--model", "fake", "--prompt", "naive", "--limit", "2", "--out", "r/eval", "-q"
+    )
+    assert result.exit_code == 0, result.output
+    [row] = eval_rows(tmp_path / "ev.duckdb")
+    assert json.loads(row["metrics"])["stats"]["n_articles"] == 2
+    assert (tmp_path / "r" / "eval.md").exists()

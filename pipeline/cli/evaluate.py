@@ -27,8 +27,6 @@ from pipeline.cli.options import (
 )
 from pipeline.errors import EXIT_FAILED_ARTICLES, EXIT_USAGE
 
-DEFAULT_GOLD = "evals/gold"
-DEFAULT_ARTICLES = "evals/articles"
 DEFAULT_OUT = "reports/eval"
 
 
@@ -56,18 +54,18 @@ def _fmt(v: Any, digits: int = 2) -> str:
 @click.option(
     "--gold",
     "gold_dir",
-    default=DEFAULT_GOLD,
-    show_default=True,
+    default=None,
     type=click.Path(path_type=Path),
-    help="Folder of gold files (one <article>.json per article, see CODEBOOK.md).",
+    help="Folder of gold files (one <article>.json per article, see CODEBOOK.md). "
+    "[default: the shipped evals/gold, wherever run-eval is started]",
 )
 @click.option(
     "--articles",
     "articles_dir",
-    default=DEFAULT_ARTICLES,
-    show_default=True,
+    default=None,
     type=click.Path(path_type=Path),
-    help="Folder of the gold articles (with published.json); read when prompts/models run.",
+    help="Folder of the gold articles (with published.json); read when prompts/models run. "
+    "[default: the articles beside --gold (its sibling folder `articles`)]",
 )
 @click.option(
     "--run",
@@ -135,8 +133,12 @@ def run_eval_command(
     """
     from pipeline.errors import EvalError
     from pipeline.evaluation.harness import run_eval
+    from pipeline.paths import evals_dir
     from pipeline.prompts import PromptError, load_prompt
     from pipeline.store.database import Store
+
+    gold_dir = gold_dir or evals_dir() / "gold"
+    articles_dir = articles_dir or Path(gold_dir).parent / "articles"
 
     if runs and not Path(db_path).exists():
         fail(

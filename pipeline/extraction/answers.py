@@ -129,3 +129,42 @@ def complete_incidents(raw: str) -> list[IncidentSlots]:
         except (ValueError, ValidationError):
             continue
     return found
+
+
+# ---------------------------------------------------------------------------
+# 4. narrow questions about one listed incident (see `meaning.py`)
+# ---------------------------------------------------------------------------
+
+IncidentKind = Literal["one_incident", "total_or_background"]
+HarmMeans = Literal[
+    "air_or_drone_strike",
+    "shelling_rockets_missiles",
+    "bomb_ied_landmine",
+    "suicide_bombing",
+    "grenade",
+    "chemical_weapon",
+    "gunfire_or_armed_assault",
+    "knives_beating_or_burning",
+    "abduction",
+    "rape_or_sexual_violence",
+    "arrests",
+    "protest",
+    "riot_or_mob",
+    "capture_of_a_place",
+    "other",
+]
+WhoWasHit = Literal["civilians", "fighters_or_security_forces", "both", "no_one"]
+
+
+class IncidentMeaning(BaseModel):
+    """Three closed questions about one incident the model listed, asked over the cached article prefix.
+
+    Each answer is a handful of tokens; code turns them into the event type and
+    sub-type through the decision table in `pipeline/data/event_table.json`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: IncidentKind
+    means: HarmMeans
+    hit: WhoWasHit

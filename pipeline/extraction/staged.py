@@ -35,12 +35,13 @@ from typing import Any
 
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
-from pipeline.extraction import languages, rules
+from pipeline.extraction import languages, meaning, rules
 from pipeline.extraction.answers import (
     EVENT_CODES,
     MAX_LISTED,
     IncidentCheck,
     IncidentFill,
+    IncidentMeaning,
     IncidentSlots,
     complete_incidents,
     incident_list_model,
@@ -105,10 +106,17 @@ class Draft:
         return {self.actor1.name} | ({self.actor2.name} if self.actor2 else set())
 
 
-def draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
-    """One listed incident as a draft event; the code rules that changed it are recorded on it."""
+def draft_from(
+    slots: IncidentSlots,
+    cited: list[Sentence],
+    article: Article,
+    ref: date,
+    answers: IncidentMeaning | None = None,
+) -> Draft | None:
+    """One listed incident as a draft event (its type settled by the model's `answers` about it, when
+    there are any); the code rules that changed it are recorded on it."""
     with rules.collecting() as fired:
-        draft = _draft_from(slots, cited, article, ref)
+        draft = _draft_from(slots, cited, article, ref, answers)
     if draft is not None:
         draft.rules = list(fired)
     return draft
@@ -131,7 +139,9 @@ def _normalised_actor(name: str | None, country: str, text: str) -> Actor | None
     return actor
 
 
-def _draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date) -> Draft | None:
+def _draft_from(
+    slots: IncidentSlots, cited: list[Sentence], article: Article, ref: date, answers: IncidentMeaning | None
+) -> Draft | None:
     text = article.text
     cited_text = " ".join(c.text for c in cited)
     country = _english_country(slots.country.strip())
@@ -151,19 +161,30 @@ def _draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, r
         return None  # no one acting
     if fatalities > MAX_INCIDENT_TOLL and rules.enabled("toll_cap"):
         return None  # a tally ("25,671 civilians killed"), not one incident
-    code = (
-        reconcile_event(slots.event, cited_text, fatalities)
-        if rules.enabled("event_code_from_sentence")
-        else slots.event
-    )
-    if code != slots.event:
-        rules.fired("event_code_from_sentence")
+    by_model = answers is not None and rules.enabled("meaning_table")
+    if by_model:
+        assert answers is not None
+        code = meaning.code_for(slots.event, answers, fatalities)
+        if code != slots.event:
+            rules.fired("meaning_table")
+    else:
+        code = (
+            reconcile_event(slots.event, cited_text, fatalities)
+            if rules.enabled("event_code_from_sentence")
+            else slots.event
+        )
+        if code != slots.event:
+            rules.fired("event_code_from_sentence")
     etype, sub = EVENT_CODES[code]
     if actor2 is not None and actor2.name == actor1.name:
         actor2 = None
     if actor1.name == "Civilians" and actor2 is not None and rules.enabled("civilians_are_the_target"):
         actor1, actor2 = actor2, actor1  # civilians are the target, not the initiator
         rules.fired("civilians_are_the_target")
+    if by_model:
+        assert answers is not None
+        actor2 = _roles_by_model(etype, sub, actor1, actor2, answers)
+        return _finish_draft(slots, cited, article, ref, etype, sub, actor1, actor2, country, fatalities)
     civilians_said = re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE) is not None
     if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
         if civilians_said and rules.enabled("battle_against_civilians_is_violence"):
@@ -186,6 +207,49 @@ def _draft_from(slots: IncidentSlots, cited: list[Sentence], article: Article, r
     if etype == "Violence against civilians" and is_armed(actor2) and rules.enabled("violence_needs_civilian_victims"):
         etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
         rules.fired("violence_needs_civilian_victims")
+    return _finish_draft(slots, cited, article, ref, etype, sub, actor1, actor2, country, fatalities)
+
+
+_CIVILIANS = Actor(name="Civilians", actor_type="civilians")
+
+
+def _roles_by_model(
+    etype: str, sub: str, actor1: Actor, actor2: Actor | None, answers: IncidentMeaning
+) -> Actor | None:
+    """actor2 as the model's answer about who was hit says (rule `meaning_actors`): civilians hit by an attack
+    or an explosion are its target when no unarmed target is named; a battle's other side is never civilians."""
+    if not rules.enabled("meaning_actors"):
+        return actor2
+    if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
+        rules.fired("meaning_actors")
+        return None
+    civilians_hit = answers.hit == "civilians" or (answers.hit == "both" and etype != "Battles")
+    if (
+        etype in ("Violence against civilians", "Explosions/Remote violence")
+        and civilians_hit
+        and (actor2 is None or (etype == "Violence against civilians" and is_armed(actor2)))
+        and actor1.name != "Civilians"
+    ):
+        rules.fired("meaning_actors")
+        return _CIVILIANS
+    return actor2
+
+
+def _finish_draft(
+    slots: IncidentSlots,
+    cited: list[Sentence],
+    article: Article,
+    ref: date,
+    etype: str,
+    sub: str,
+    actor1: Actor,
+    actor2: Actor | None,
+    country: str,
+    fatalities: int,
+) -> Draft:
+    """Actors of protests and mobs, places and the date cue: the same for every way the type was settled."""
+    text = article.text
+    cited_text = " ".join(c.text for c in cited)
     if rules.enabled("protest_and_mob_actors"):
         paired = actors_for(etype, sub, actor1, actor2)
         if paired != (actor1, actor2):
@@ -499,6 +563,22 @@ def screened(
     return picked[:limit], screened_in
 
 
+def _answers_about(
+    prompt: Prompt, caller: Any, block: str, sentence: Sentence, place: str | None
+) -> IncidentMeaning | None:
+    """The model's answers to the `meaning` questions about one incident (same cached prefix, new last line)."""
+    asked = meaning.question(prompt, sentence.text, place)
+    return meaning.ask_meaning(caller, staged_messages(prompt, block, asked)) if asked else None
+
+
+def _model_says_total(answers: IncidentMeaning | None) -> bool:
+    """The model says the sentence sums up many incidents or tells background (rule `model_total`)."""
+    if answers is None or answers.kind != "total_or_background" or not rules.enabled("model_total"):
+        return False
+    rules.fired("model_total")
+    return True
+
+
 def staged_messages(prompt: Prompt, block: str, last: str) -> list[dict[str, str]]:
     """Every call of an article shares the system prompt and the article; only the last line differs,
     so llama.cpp reuses the evaluated prefix from call to call."""
@@ -545,7 +625,10 @@ def sweep(
             )
         except (InstructorRetryException, IncompleteOutputException):
             continue  # a sweep is extra recall: a failed fill (logged with its attempts) costs that sentence only
-        draft = draft_from(slots, [sentence], article, ref)
+        answers = _answers_about(prompt, caller, block, sentence, slots.location)
+        if _model_says_total(answers):
+            continue
+        draft = draft_from(slots, [sentence], article, ref, answers)
         if draft is None:
             continue
         kept = _stands_without_deaths(draft, sentence, screened_in=sentence.number in screened_in)
@@ -644,7 +727,10 @@ def _chunk_drafts(
         if (sentence.number, slots.event) in seen:
             continue  # the same sentence listed twice as the same incident
         seen.add((sentence.number, slots.event))
-        draft = draft_from(slots, [sentence], article, ref)
+        answers = _answers_about(prompt, caller, block, sentence, slots.location)
+        if _model_says_total(answers):
+            continue
+        draft = draft_from(slots, [sentence], article, ref, answers)
         if draft is not None:
             drafts.append(draft)
     if prompt.has_section("fill") and rules.enabled("sweep"):

@@ -136,7 +136,29 @@ def _fake_check(kwargs: dict[str, Any]) -> str:
     return json.dumps({"reports_incident": any(w in sentence for w in ("killed", "clash", "protest"))})
 
 
-STAGED_RULES = {"IncidentList": _fake_incidents, "IncidentFill": _fake_fill, "IncidentCheck": _fake_check}
+def _fake_meaning(kwargs: dict[str, Any]) -> str:
+    """Answers about the incident of the sentence the question quotes (the line after the question's first)."""
+    user = kwargs["messages"][-1]["content"]
+    tail = user.rsplit("\n\n", 1)[-1].splitlines()
+    sentence = (tail[1] if len(tail) > 1 else "").lower()
+    if "air strike" in sentence or "airstrike" in sentence:
+        means, hit = "air_or_drone_strike", "civilians"
+    elif "clash" in sentence:
+        means, hit = "gunfire_or_armed_assault", "fighters_or_security_forces"
+    elif "protest" in sentence:
+        means, hit = "protest", "no_one"
+    else:
+        means, hit = "gunfire_or_armed_assault", "civilians"
+    kind = "total_or_background" if re.search(r"\bsince\b", sentence) else "one_incident"
+    return json.dumps({"kind": kind, "means": means, "hit": hit})
+
+
+STAGED_RULES = {
+    "IncidentList": _fake_incidents,
+    "IncidentFill": _fake_fill,
+    "IncidentCheck": _fake_check,
+    "IncidentMeaning": _fake_meaning,
+}
 
 
 PEER_FIELDS = (

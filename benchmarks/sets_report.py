@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--without", action="append", default=[], metavar="RULE", help="with --replay: a rule off")
     parser.add_argument("--answers", action="append", default=[], metavar="DB:RUN", help="with --replay: more answers")
     parser.add_argument("--live", type=Path, metavar="FILE.jsonl", help="with --replay: the model answers misses")
+    parser.add_argument("--threads", type=int, help="with --live: the embedded model's threads (default: all cores)")
     parser.add_argument("--markdown", type=Path, help="append the table to this Markdown file")
     parser.add_argument("--label", default="", help="a title line for the table")
     args = parser.parse_args()
@@ -89,7 +90,7 @@ def main() -> int:
             for line in args.live.read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
                 more[row["key"]] = (row["response"], row["finish"])
-        fallback = get_backend("local")
+        fallback = get_backend("local", threads=args.threads)
         live_file = args.live.open("a", encoding="utf-8")
 
         def keep(key: str, response: str, finish: str) -> None:

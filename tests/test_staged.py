@@ -560,3 +560,92 @@ def test_a_prompt_with_a_screen_section_asks_about_the_sentences_the_list_left_o
     assert stages.count("screen") == 1
     fills = [c["request"]["messages"][-1]["content"] for c in result.calls if c["stage"] == "fill"]
     assert any("staged a protest" in f for f in fills)
+
+
+@pytest.mark.parametrize(
+    "text, ref, old",
+    [
+        ("His successor broke off the talks in 2019 after the group bombed a police academy.", date(2023, 2, 13), True),
+        ("En 2014, des soldats avaient tué 22 personnes dans un entrepôt.", date(2024, 10, 22), True),
+        ("Gunmen killed five villagers on 28 December 2023.", date(2024, 1, 10), False),  # last year, yet recent
+        ("The 2019 accord and the strike on 3 March 2024 that killed four.", date(2024, 3, 5), False),
+        ("Gunmen killed five villagers on Sunday.", date(2024, 3, 5), False),  # no year at all
+    ],
+)
+def test_an_incident_dated_only_by_a_year_long_past_is_background(text, ref, old):
+    from pipeline.extraction.text import dated_long_before
+
+    assert dated_long_before(text, ref) is old
+
+
+PASSAGE_TEXT = (
+    "Clashes kill 40 in Idlib\n\n"
+    "Clashes between rebels and regime forces killed 40 fighters on Tuesday, a monitor said.\n"
+    "Hundreds of people staged a protest in the main square of Idlib on Monday.\n"
+    "Regime artillery also shelled the outskirts of Saraqeb, residents said.\n"
+    "The minister condemned the violence.\n"
+)
+
+
+def _list_every_passage_sentence(kwargs):
+    """The fake rules, except that a passage request lists every sentence shown after its instruction."""
+    from tests.support.fake_rules import _fake_slots, answer
+
+    last = kwargs["messages"][-1]["content"]
+    marker = "not yet in your list"
+    if marker not in last:
+        return answer(kwargs)
+    shown = last.rsplit(marker, 1)[1].splitlines()[1:]
+    incidents = []
+    for sentence in shown:
+        slots = _fake_slots(sentence)
+        if "protest" in sentence:
+            slots["event"], slots["actor1"], slots["actor2"] = "protest_peaceful", "Protesters", None
+        if "shelled" in sentence:
+            slots["event"] = "explosion_shelling_artillery_missile"
+        incidents.append({"quote": " ".join(sentence.split()[:8]), **slots})
+    return json.dumps({"incidents": incidents})
+
+
+def _passage_prompt(tmp_path):
+    default = load_prompt("default")
+    text = open(default.path, encoding="utf-8").read().replace("name: default", "name: passages")
+    text += (
+        "\n=== passage ===\nThese sentences of the article are not yet in your list. "
+        "List the incidents they report.\n{passage}\n"
+    )
+    path = tmp_path / "passages.md"
+    path.write_text(text, encoding="utf-8")
+    return load_prompt(str(path))
+
+
+def test_a_passage_call_lists_what_the_article_list_left_out(tmp_path):
+    from tests.support.fake_backend import FakeModel
+
+    article = Article(path="x.txt", file_name="x.txt", text=PASSAGE_TEXT, article_id="x", published=TUESDAY)
+    fake = FakeModel(rule=_list_every_passage_sentence)
+    result = extract_article(article, _passage_prompt(tmp_path), get_backend("fake", fake=fake), run_id="r")
+    assert result.error is None
+    passage_calls = [c for c in result.calls if c["stage"] == "passage"]
+    assert len(passage_calls) == 1  # the uncited candidates fit one passage
+    shown = passage_calls[0]["request"]["messages"][-1]["content"].split("not yet in your list")[1]
+    assert "staged a protest" in shown and "condemned" not in shown  # no event cue, not shown
+    assert "Clashes between rebels" not in shown  # cited by the list
+    found = {e.evidence[0]: e for e in result.events}
+    protest = next(e for x, e in found.items() if "staged a protest" in x)
+    # a protest needs no deaths and its own sentence dates it: it stands
+    assert protest.event_type == "Protests" and protest.event_date == date(2019, 8, 26)
+    assert "passage_list" in protest._rules
+    # shelling with no death and no day of its own is not enough for an event
+    assert not any("shelled the outskirts" in x for x in found)
+
+
+def test_no_passage_call_when_the_list_cites_every_candidate(tmp_path):
+    from tests.support.fake_backend import FakeModel
+
+    text = "Clashes kill 40 in Idlib\n\nClashes between rebels and regime forces killed 40 fighters on Tuesday.\n"
+    article = Article(path="x.txt", file_name="x.txt", text=text, article_id="x", published=TUESDAY)
+    fake = FakeModel(rule=_list_every_passage_sentence)
+    result = extract_article(article, _passage_prompt(tmp_path), get_backend("fake", fake=fake), run_id="r")
+    assert result.error is None and not [c for c in result.calls if c["stage"] == "passage"]
+    assert len(result.events) == 1

@@ -65,6 +65,7 @@ from pipeline.extraction.text import (
     DateCue,
     Sentence,
     date_cue,
+    dated_long_before,
     fatalities_from,
     is_candidate,
     locate,
@@ -474,6 +475,11 @@ def _is_total(sentence: Sentence) -> bool:
     return rules.enabled("running_total") and looks_like_total(sentence)
 
 
+def _is_old(sentence: Sentence, ref: date) -> bool:
+    """An incident dated only by a year long before the story is background (rule `old_background`)."""
+    return rules.enabled("old_background") and dated_long_before(sentence.text, ref)
+
+
 def _restates_a_toll(sentence: Sentence, known_tolls: set[int] | frozenset[int]) -> bool:
     """A listed toll again, or its per-side breakdown ("19 jihadists and 16 ..." of 35)."""
     stated = numbers_in(sentence.text) - {1}
@@ -487,6 +493,7 @@ def sweep_candidates(
     *,
     skip_lede: bool = True,
     limit: int = MAX_SWEEP,
+    ref: date | None = None,
 ) -> list[Sentence]:
     """Sentences stating harm that no listed incident cites, in article order, at most MAX_SWEEP.
 
@@ -498,6 +505,8 @@ def sweep_candidates(
     picked = []
     for s in sentences[2:] if skip_lede else sentences:
         if s.number in cited or not is_candidate(s) or _is_total(s) or not states_harm(s.text):
+            continue
+        if ref is not None and _is_old(s, ref):
             continue
         if _restates_a_toll(s, known_tolls):
             continue
@@ -608,7 +617,7 @@ def sweep(
     """
     drafts = []
     limit = int(prompt.settings.get("max_sweep", MAX_SWEEP))
-    picked = sweep_candidates(sentences, cited, known_tolls, skip_lede=skip_lede, limit=limit)
+    picked = sweep_candidates(sentences, cited, known_tolls, skip_lede=skip_lede, limit=limit, ref=ref)
     screened_in: set[int] = set()
     if prompt.has_section("screen"):
         picked, screened_in = screened(
@@ -636,6 +645,91 @@ def sweep(
             continue
         draft.rules = [*draft.rules, "sweep"]
         drafts.append(draft)
+    return drafts
+
+
+MAX_PASSAGES = 3
+PASSAGE_SENTENCES = 5
+MAX_PER_PASSAGE = 3
+
+
+def passages_to_list(
+    sentences: list[Sentence],
+    cited: set[int],
+    ref: date,
+    known_tolls: set[int] | frozenset[int] = frozenset(),
+    *,
+    skip_lede: bool = True,
+) -> list[list[Sentence]]:
+    """The candidate sentences no incident cites yet, in article order, in passages of PASSAGE_SENTENCES.
+
+    A small model asked for the incidents of a whole article lists the
+    headline's and stops; shown only the sentences with an event cue that no
+    listed incident cites, it lists the others. An article with nothing left
+    to find costs no call.
+    """
+    open_ = [
+        s
+        for s in sentences
+        if s.number not in cited
+        and (s.number > 2 or not skip_lede)
+        and is_candidate(s)
+        and not _is_total(s)
+        and not _is_old(s, ref)
+        and not _restates_a_toll(s, known_tolls)
+    ]
+    return [open_[i : i + PASSAGE_SENTENCES] for i in range(0, len(open_), PASSAGE_SENTENCES)]
+
+
+def passage_drafts(
+    article: Article,
+    prompt: Prompt,
+    caller: Any,
+    sentences: list[Sentence],
+    block: str,
+    cited: set[int],
+    ref: date,
+    known_tolls: set[int],
+    *,
+    skip_lede: bool = True,
+) -> list[Draft]:
+    """One list call per passage of uncited candidate sentences (same cached prefix, new last line).
+
+    An incident listed this way stands when its sentence states deaths the
+    code can ground, or when it is of a kind that needs none (rape, abduction,
+    a protest, riot, arrest or change of territory) or its own sentence dates
+    it; what the paragraph call lists in a sentence already cited is left to
+    the incident that cites it (rule `passage_list`).
+    """
+    drafts: list[Draft] = []
+    todo = passages_to_list(sentences, cited, ref, known_tolls, skip_lede=skip_lede)
+    for open_ in todo[: int(prompt.settings.get("max_passages", MAX_PASSAGES))]:
+        max_items = min(MAX_PER_PASSAGE, len(open_))
+        passage = "\n".join(s.text for s in open_)
+        try:
+            listed = caller.ask(
+                incident_list_model(max_items),
+                staged_messages(prompt, block, prompt.section("passage").replace("{passage}", passage)),
+                stage="passage",
+                max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) * max_items + 40,
+            ).incidents
+        except (InstructorRetryException, IncompleteOutputException):
+            continue  # extra recall: a failed call (logged) costs this paragraph only
+        for slots in listed:
+            sentence = locate(slots.quote, open_)
+            if sentence is None or sentence.number in cited or _is_total(sentence) or _is_old(sentence, ref):
+                continue
+            answers = _answers_about(prompt, caller, block, sentence, slots.location)
+            if _model_says_total(answers):
+                continue
+            draft = draft_from(slots, [sentence], article, ref, answers)
+            if draft is None:
+                continue
+            if draft.fatalities == 0 and not _stands_without_deaths(draft, sentence, screened_in=True):
+                continue
+            draft.rules = [*draft.rules, "passage_list"]
+            drafts.append(draft)
+            cited.add(sentence.number)
     return drafts
 
 
@@ -722,7 +816,7 @@ def _chunk_drafts(
         # Only a sentence that exists can support an event; a running total
         # ("... since April") is never one, whatever the model says.
         sentence = locate(slots.quote, chunk)
-        if sentence is None or not is_candidate(sentence) or _is_total(sentence):
+        if sentence is None or not is_candidate(sentence) or _is_total(sentence) or _is_old(sentence, ref):
             continue
         if (sentence.number, slots.event) in seen:
             continue  # the same sentence listed twice as the same incident
@@ -742,6 +836,18 @@ def _chunk_drafts(
             chunk,
             block,
             cited,
+            ref,
+            {d.fatalities for d in drafts if d.fatalities},
+            skip_lede=first,
+        )
+    if prompt.has_section("passage") and rules.enabled("passage_list"):
+        drafts += passage_drafts(
+            article,
+            prompt,
+            caller,
+            chunk,
+            block,
+            {s.number for d in drafts for s in d.sentences},
             ref,
             {d.fatalities for d in drafts if d.fatalities},
             skip_lede=first,

@@ -449,6 +449,23 @@ _TOTAL = re.compile(
 )
 
 
+# A year this long before the story's reference day is background ("in 2014"), not a new incident.
+OLD_BACKGROUND_DAYS = 60
+_YEAR = re.compile(r"(?<![\d,.])(1[89]\d\d|20\d\d)(?![\d]|[,.]\d)")
+
+
+def dated_long_before(text: str, ref: date) -> bool:
+    """Does the text date what it tells only by years that ended long before `ref`?
+
+    Digits, so it holds in every language: "in 2019 after the group bombed a
+    police academy", "en 2014". A year that ended less than OLD_BACKGROUND_DAYS
+    before the story ("on 28 December 2023" in a January 2024 story) is recent.
+    """
+    years = [int(y) for y in _YEAR.findall(text)]
+    cutoff = ref - timedelta(days=OLD_BACKGROUND_DAYS)
+    return bool(years) and all(date(y, 12, 31) < cutoff for y in years)
+
+
 def looks_like_total(sentence: Sentence) -> bool:
     """A running total or a tally over a period, by its wording in the article's language (where the code has
     words for it; elsewhere the model judges)."""

@@ -48,8 +48,6 @@ RULES: dict[str, str] = {
     "old_background": 'an incident whose sentence dates it only by a year long before the story ("in 2014") '
     "is background, dropped",
     "sweep": "an incident found by asking about a harm sentence the list left out",
-    "passage_list": "an incident found by listing the incidents of one paragraph that holds a candidate "
-    "sentence no incident cites",
     "sentence_merge": "sentences about the same incident merged into one event",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",

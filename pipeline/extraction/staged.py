@@ -648,91 +648,6 @@ def sweep(
     return drafts
 
 
-MAX_PASSAGES = 3
-PASSAGE_SENTENCES = 5
-MAX_PER_PASSAGE = 3
-
-
-def passages_to_list(
-    sentences: list[Sentence],
-    cited: set[int],
-    ref: date,
-    known_tolls: set[int] | frozenset[int] = frozenset(),
-    *,
-    skip_lede: bool = True,
-) -> list[list[Sentence]]:
-    """The candidate sentences no incident cites yet, in article order, in passages of PASSAGE_SENTENCES.
-
-    A small model asked for the incidents of a whole article lists the
-    headline's and stops; shown only the sentences with an event cue that no
-    listed incident cites, it lists the others. An article with nothing left
-    to find costs no call.
-    """
-    open_ = [
-        s
-        for s in sentences
-        if s.number not in cited
-        and (s.number > 2 or not skip_lede)
-        and is_candidate(s)
-        and not _is_total(s)
-        and not _is_old(s, ref)
-        and not _restates_a_toll(s, known_tolls)
-    ]
-    return [open_[i : i + PASSAGE_SENTENCES] for i in range(0, len(open_), PASSAGE_SENTENCES)]
-
-
-def passage_drafts(
-    article: Article,
-    prompt: Prompt,
-    caller: Any,
-    sentences: list[Sentence],
-    block: str,
-    cited: set[int],
-    ref: date,
-    known_tolls: set[int],
-    *,
-    skip_lede: bool = True,
-) -> list[Draft]:
-    """One list call per passage of uncited candidate sentences (same cached prefix, new last line).
-
-    An incident listed this way stands when its sentence states deaths the
-    code can ground, or when it is of a kind that needs none (rape, abduction,
-    a protest, riot, arrest or change of territory) or its own sentence dates
-    it; what the paragraph call lists in a sentence already cited is left to
-    the incident that cites it (rule `passage_list`).
-    """
-    drafts: list[Draft] = []
-    todo = passages_to_list(sentences, cited, ref, known_tolls, skip_lede=skip_lede)
-    for open_ in todo[: int(prompt.settings.get("max_passages", MAX_PASSAGES))]:
-        max_items = min(MAX_PER_PASSAGE, len(open_))
-        passage = "\n".join(s.text for s in open_)
-        try:
-            listed = caller.ask(
-                incident_list_model(max_items),
-                staged_messages(prompt, block, prompt.section("passage").replace("{passage}", passage)),
-                stage="passage",
-                max_tokens=int(prompt.settings.get("tokens_per_incident", 90)) * max_items + 40,
-            ).incidents
-        except (InstructorRetryException, IncompleteOutputException):
-            continue  # extra recall: a failed call (logged) costs this paragraph only
-        for slots in listed:
-            sentence = locate(slots.quote, open_)
-            if sentence is None or sentence.number in cited or _is_total(sentence) or _is_old(sentence, ref):
-                continue
-            answers = _answers_about(prompt, caller, block, sentence, slots.location)
-            if _model_says_total(answers):
-                continue
-            draft = draft_from(slots, [sentence], article, ref, answers)
-            if draft is None:
-                continue
-            if draft.fatalities == 0 and not _stands_without_deaths(draft, sentence, screened_in=True):
-                continue
-            draft.rules = [*draft.rules, "passage_list"]
-            drafts.append(draft)
-            cited.add(sentence.number)
-    return drafts
-
-
 # An article block longer than this is split into chunks that each get their own list call
 # (the system prompt and worked example stay the cached prefix). Characters, not tokens: a
 # conservative budget for a 4,096-token context with the prompt and the answer's room.
@@ -836,18 +751,6 @@ def _chunk_drafts(
             chunk,
             block,
             cited,
-            ref,
-            {d.fatalities for d in drafts if d.fatalities},
-            skip_lede=first,
-        )
-    if prompt.has_section("passage") and rules.enabled("passage_list"):
-        drafts += passage_drafts(
-            article,
-            prompt,
-            caller,
-            chunk,
-            block,
-            {s.number for d in drafts for s in d.sentences},
             ref,
             {d.fatalities for d in drafts if d.fatalities},
             skip_lede=first,

@@ -177,6 +177,8 @@ def test_staged_extraction_with_the_fake_model_adds_swept_incidents():
         ("Syria", "Idlib", "Idlib", ("Idlib", None)),  # "Idlib province": the region only
         ("Kenya", "Nairobi", "Nairobi", ("Nairobi", "Nairobi")),  # "in Nairobi": the city
         ("Syria", "Idlib", "northwestern Syria", ("Idlib", None)),  # a direction is no place
+        ("Sudan", None, "Wad Madani", ("Al Jazīrah", "Wad Madani")),  # another spelling of one town
+        ("Libya", None, "Derna", ("Darnah", "Derna")),
     ],
 )
 def test_places_settle_into_their_slots(country, admin1, location, expected):

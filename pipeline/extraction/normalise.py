@@ -537,6 +537,10 @@ def region_named_in(idx: Any, text: str) -> str | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+# An exact gazetteer hit this confident names one place (an alternate spelling of an unambiguous name).
+UNAMBIGUOUS_EXACT = 0.9
+
+
 def settle_places(country: str, admin1: str | None, location: str | None, text: str) -> tuple[str | None, str | None]:
     """Put each name in its slot: admin1 a first-level region, location a place.
 
@@ -557,9 +561,11 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
 
     def exact_region(hit: Any, place: str) -> str | None:
-        # Only an exact gazetteer name: a fuzzy hit puts a village in another region.
-        if hit is not None and hit.method == "exact" and normalize(hit.matched_name) == normalize(place):
-            return hit.admin1
+        # Only an exact gazetteer name: a fuzzy hit puts a village in another region. An exact hit on
+        # another spelling the gazetteer lists ("Wad Madani" of Wad Medani) counts when it names one place.
+        if hit is not None and hit.method == "exact":
+            if normalize(hit.matched_name) == normalize(place) or hit.confidence >= UNAMBIGUOUS_EXACT:
+                return hit.admin1
         return None
 
     def region_of(place: str | None) -> str | None:

@@ -178,6 +178,9 @@
   }
   function applyFilters() {
     var f = readFilters();
+    var key = JSON.stringify(f);
+    if (key === state.filterKey) return;  // e.g. the 'change' after 'input' when a field loses focus
+    state.filterKey = key;
     state.filters = f;
     state.filtered = items.filter(function (it) { return itemMatches(it, f); });
     state.shown = LIST_STEP;

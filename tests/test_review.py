@@ -367,6 +367,16 @@ def test_reviewed_articles_become_gold_that_run_eval_scores(db, tmp_path):
     assert (tp, fp, fn) == (len(reviewed) - 1, 1, 0)
     (fatalities_mae,) = con.execute("SELECT fatalities_mae FROM eval_runs").fetchone()
     assert fatalities_mae == pytest.approx(5 / (len(reviewed) - 1))
+    con.close()
+
+    # The report's per-article rows link to that article in the review page written beside it.
+    report = (tmp_path / "rep.html").read_text(encoding="utf-8")
+    review_page = tmp_path / "rep.review.html"
+    link = f'href="rep.review.html#article={name}&amp;run={rejected["run_id"][:8]}"'
+    assert review_page.exists() and report.count(link) == 2  # the article's run row and its review line
+    linked = data_block(review_page.read_text(encoding="utf-8"))
+    assert any(i["file_name"] == name and i["run_id"] == rejected["run_id"] for i in linked["items"])
+    assert "Review page" in scored.output
 
 
 def test_to_gold_without_reviews_says_what_to_do_first(db, tmp_path):

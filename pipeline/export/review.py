@@ -175,7 +175,9 @@ def build_review_data(
             }
         )
     generated = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    page_id = hashlib.sha256(json.dumps([store.path, shown_runs, generated.isoformat()]).encode()).hexdigest()[:16]
+    # The browser keeps undownloaded decisions under this id: a page made again of the same runs finds
+    # them (re-applying one already stored adds nothing, so downloading it again is harmless).
+    page_id = hashlib.sha256(json.dumps([Path(store.path).name, shown_runs]).encode()).hexdigest()[:16]
     return {
         "format": FORMAT,
         "page_id": page_id,

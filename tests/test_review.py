@@ -142,6 +142,8 @@ def test_page_data_has_every_article_its_events_rules_geocodes_and_failures(db):
     kenya = items[KENYA_ARTICLE]["events"][0]
     assert (kenya["country"], kenya["geo_method"], kenya["geo_precision"]) == ("Kenya", "exact", 1)
     assert kenya["latitude"] == pytest.approx(-1.28, abs=0.1)
+    assert set(data["outlines"]["detail"]) == {"Kenya", "Syria"}  # land for the maps, offline
+    assert data["outlines"]["world"].startswith("M") and len(data["outlines"]["world"]) < 150_000
     for item in data["items"]:
         text = data["articles"][item["article_id"]]["text"] if item["article_id"] else ""
         for e in item["events"]:

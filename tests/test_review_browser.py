@@ -99,7 +99,9 @@ def test_review_in_the_browser_from_span_to_decisions_applied(browser, tmp_path)
     card = browser.find_element(By.CSS_SELECTOR, "#cards .card")
     assert card.find_element(By.CSS_SELECTOR, "td[data-field=country]").text == "Kenya"
     assert "exact" in card.find_element(By.CSS_SELECTOR, ".geo").text
-    assert card.find_elements(By.CSS_SELECTOR, ".geo svg circle.pt")
+    assert card.find_elements(By.CSS_SELECTOR, ".geo svg circle.pt") and card.find_elements(
+        By.CSS_SELECTOR, ".geo path.home"
+    )
 
     # Mark it wrong.
     card.find_element(By.CSS_SELECTOR, "button[data-verdict=wrong]").click()

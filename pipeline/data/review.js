@@ -410,32 +410,33 @@
     return h('div', {class: 'geo'}, e.latitude != null && e.longitude != null ? mapSvg(it, e) : null, lines);
   }
   function mapSvg(it, e) {
-    // Two equirectangular panels: the world with a 30-degree graticule, and 12 degrees around the point.
-    var svg = s('svg', {width: 250, height: 90, viewBox: '0 0 250 90', role: 'img', 'aria-label': 'map of the event'});
-    var W = 160, H = 80, ox = 4, oy = 5;
-    function wx(lon) { return ox + (lon + 180) / 360 * W; }
-    function wy(lat) { return oy + (90 - lat) / 180 * H; }
-    var g = s('g', {});
-    for (var lon = -180; lon <= 180; lon += 30) g.appendChild(s('line', {class: 'grat', x1: wx(lon), y1: wy(90), x2: wx(lon), y2: wy(-90)}));
-    for (var lat = -90; lat <= 90; lat += 30) g.appendChild(s('line', {class: 'grat' + (lat === 0 ? ' eq' : ''), x1: wx(-180), y1: wy(lat), x2: wx(180), y2: wy(lat)}));
-    svg.appendChild(g);
-    var R = 6, bx = 172, by = 5, B = 74;
-    var clat = e.latitude, clon = e.longitude;
-    svg.appendChild(s('rect', {class: 'grat', x: wx(clon - R), y: wy(clat + R), width: W * 2 * R / 360, height: H * 2 * R / 180}));
-    svg.appendChild(s('circle', {class: 'pt', cx: wx(clon), cy: wy(clat), r: 2.5}));
-    function zx(lon) { return bx + (lon - (clon - R)) / (2 * R) * B; }
-    function zy(lat) { return by + ((clat + R) - lat) / (2 * R) * B; }
-    svg.appendChild(s('rect', {class: 'grat', x: bx, y: by, width: B, height: B}));
-    var step = 2, z = s('g', {});
-    for (var l1 = Math.ceil((clon - R) / step) * step; l1 <= clon + R; l1 += step) z.appendChild(s('line', {class: 'grat', x1: zx(l1), y1: zy(clat + R), x2: zx(l1), y2: zy(clat - R)}));
-    for (var l2 = Math.ceil((clat - R) / step) * step; l2 <= clat + R; l2 += step) z.appendChild(s('line', {class: 'grat', x1: zx(clon - R), y1: zy(l2), x2: zx(clon + R), y2: zy(l2)}));
-    svg.appendChild(z);
+    // Two equirectangular panels in (lon + 180, 90 - lat) units: the world, and 12 degrees around the point.
+    var svg = s('svg', {width: 250, height: 92, viewBox: '0 0 250 92', role: 'img', 'aria-label': 'map of the event'});
+    var X = e.longitude + 180, Y = 90 - e.latitude, R = 6;
+    var world = s('svg', {x: 2, y: 6, width: 160, height: 80, viewBox: '0 0 360 180', preserveAspectRatio: 'none'});
+    if (D.outlines.world) world.appendChild(s('path', {class: 'land', d: D.outlines.world}));
+    for (var lon = 0; lon <= 360; lon += 30) world.appendChild(s('line', {class: 'grat', x1: lon, y1: 0, x2: lon, y2: 180}));
+    for (var lat = 0; lat <= 180; lat += 30) world.appendChild(s('line', {class: 'grat' + (lat === 90 ? ' eq' : ''), x1: 0, y1: lat, x2: 360, y2: lat}));
+    world.appendChild(s('rect', {class: 'box', x: X - R, y: Y - R, width: 2 * R, height: 2 * R}));
+    world.appendChild(s('circle', {class: 'pt', cx: X, cy: Y, r: 3}));
+    svg.appendChild(world);
+    var zoom = s('svg', {x: 170, y: 2, width: 78, height: 78, viewBox: (X - R) + ' ' + (Y - R) + ' ' + 2 * R + ' ' + 2 * R});
+    zoom.appendChild(s('rect', {class: 'sea', x: X - R, y: Y - R, width: 2 * R, height: 2 * R}));
+    var land = D.outlines.detail[e.country] || D.outlines.world;
+    if (D.outlines.world) zoom.appendChild(s('path', {class: 'land', d: D.outlines.world}));
+    if (land) zoom.appendChild(s('path', {class: 'land home', d: land}));
+    var step = 2;
+    for (var gx = Math.ceil((X - R) / step) * step; gx <= X + R; gx += step) zoom.appendChild(s('line', {class: 'grat', x1: gx, y1: Y - R, x2: gx, y2: Y + R}));
+    for (var gy = Math.ceil((Y - R) / step) * step; gy <= Y + R; gy += step) zoom.appendChild(s('line', {class: 'grat', x1: X - R, y1: gy, x2: X + R, y2: gy}));
+    var unit = 2 * R / 78;  // degrees per pixel of the close-up
     it.events.forEach(function (o) {
-      if (o === e || o.latitude == null || Math.abs(o.latitude - clat) > R || Math.abs(o.longitude - clon) > R) return;
-      svg.appendChild(s('circle', {class: 'other', cx: zx(o.longitude), cy: zy(o.latitude), r: 2}));
+      if (o === e || o.latitude == null || o.longitude == null) return;
+      zoom.appendChild(s('circle', {class: 'other', cx: o.longitude + 180, cy: 90 - o.latitude, r: 2.2 * unit}));
     });
-    svg.appendChild(s('circle', {class: 'pt', cx: zx(clon), cy: zy(clat), r: 3.5}));
-    svg.appendChild(s('text', {x: bx, y: 88, text: '\u00b1' + R + '\u00b0, grid ' + step + '\u00b0'}));
+    zoom.appendChild(s('circle', {class: 'pt', cx: X, cy: Y, r: 3.5 * unit}));
+    svg.appendChild(zoom);
+    svg.appendChild(s('rect', {class: 'frame', x: 170, y: 2, width: 78, height: 78}));
+    svg.appendChild(s('text', {x: 170, y: 90, text: '\u00b1' + R + '\u00b0, grid ' + step + '\u00b0'}));
     return svg;
   }
   function rulesList(e) {

@@ -18,8 +18,10 @@ format, so `run-eval` can score against them.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -28,6 +30,7 @@ from typing import Any
 
 from pipeline.errors import ReviewError
 from pipeline.extraction.rules import RULES
+from pipeline.geo.gazetteer import country_code
 from pipeline.paths import data_file
 from pipeline.store import reviews as db
 from pipeline.store.database import Store
@@ -117,6 +120,51 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- map outlines
+
+WORLD_TOLERANCE = 1.0  # degrees between kept points of the world panel's coastlines
+DETAIL_TOLERANCE = 0.05  # and of the close-up's country outlines
+
+
+def _ring_path(ring: list[list[float]], tol: float) -> str:
+    """One exterior ring as SVG path data in (lon + 180, 90 - lat) units, points closer than ``tol`` dropped."""
+    kept = [ring[0]]
+    for p in ring[1:]:
+        if math.hypot(p[0] - kept[-1][0], p[1] - kept[-1][1]) >= tol:
+            kept.append(p)
+    if len(kept) < 3:
+        return ""
+    return "M" + "L".join(f"{round(lon + 180, 2):g} {round(90 - lat, 2):g}" for lon, lat in kept) + "Z"
+
+
+def _country_path(rings: list[list[list[float]]], tol: float) -> str:
+    out = []
+    for ring in rings:
+        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+        if max(lons) - min(lons) < tol and max(lats) - min(lats) < tol:
+            continue  # an islet smaller than the detail kept
+        out.append(_ring_path(ring, tol))
+    return "".join(out)
+
+
+def map_outlines(countries: Sequence[str]) -> dict[str, Any]:
+    """Land for the cards' maps, from the shipped Natural Earth outlines (`pipeline/data/ne_countries.json.gz`):
+    ``world``, every country coarsely as one path; ``detail``, country name -> a finer path, for the
+    countries of the page's events. Empty when the outlines file is missing."""
+    try:
+        with gzip.open(data_file("ne_countries.json.gz"), "rt", encoding="utf-8") as fh:
+            outlines: dict[str, list[list[list[float]]]] = json.load(fh)["countries"]
+    except FileNotFoundError:
+        return {"world": "", "detail": {}}
+    world = "".join(_country_path(rings, WORLD_TOLERANCE) for rings in outlines.values())
+    detail = {}
+    for name in sorted(set(countries)):
+        cc = country_code(name)
+        if cc and cc in outlines:
+            detail[name] = _country_path(outlines[cc], DETAIL_TOLERANCE)
+    return {"world": world, "detail": detail}
+
+
 # --------------------------------------------------------------------------- the page's data
 
 
@@ -189,6 +237,7 @@ def build_review_data(
         "colours": EVENT_TYPE_COLOURS,
         "fields": FIELD_KINDS,
         "unique": has_unique,
+        "outlines": map_outlines([e["country"] for e in all_events if e.get("country")]),
         "articles": {
             a["article_id"]: {k: _json_value(v) for k, v in a.items() if k != "article_id"}
             for a in db.articles(store, article_ids)

@@ -273,8 +273,8 @@
       cards[c].classList.toggle('active', me);
       if (me) card = cards[c];
     }
-    if (scroll === 'card' && card) card.scrollIntoView({block: 'nearest'});
-    if (scroll === 'text' && firstMark) firstMark.scrollIntoView({block: 'center'});
+    if ((scroll === 'card' || scroll === 'both') && card) card.scrollIntoView({block: 'nearest'});
+    if ((scroll === 'text' || scroll === 'both') && firstMark) firstMark.scrollIntoView({block: 'center'});
     var e = state.item && state.item.events[i];
     if (e) setHash(state.item, e.event_id);
   }
@@ -295,7 +295,7 @@
     var cards = h('section', {id: 'cards-pane'}, h('div', {id: 'cards'}));
     view.replaceChildren(pane, cards);
     renderCards();
-    if (state.active != null) activate(state.active, 'text');
+    if (state.active != null) activate(state.active, 'both');
   }
 
   // ------------------------------------------------------------------ event cards
@@ -499,7 +499,6 @@
     renderArticle();
     if (prev && prev !== it) refreshListEntry(prev);
     refreshListEntry(it);
-    $('view').scrollTop = 0;
   }
   function fromHash() {
     var params = {};

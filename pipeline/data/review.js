@@ -504,7 +504,9 @@
     var params = {};
     location.hash.replace(/^#/, '').split('&').forEach(function (kv) {
       var at = kv.indexOf('=');
-      if (at > 0) params[kv.slice(0, at)] = decodeURIComponent(kv.slice(at + 1));
+      if (at > 0) {
+        try { params[kv.slice(0, at)] = decodeURIComponent(kv.slice(at + 1)); } catch (e) { /* a malformed link: ignored */ }
+      }
     });
     var it = findItem(params.article, params.run) || findItem(params.article, null);
     if (it && it !== state.item) go(it, params.event || null);

@@ -391,3 +391,11 @@ def test_help_explains_the_three_jobs():
     assert result.exit_code == 0
     for words in ("--apply", "--to-gold", "--unique", "--run", "exclude-rejected"):
         assert words in result.output
+
+
+def test_missing_or_empty_database_is_a_clear_error(tmp_path):
+    missing = invoke(review_command, "--db", tmp_path / "none.duckdb", "-o", tmp_path / "r.html")
+    assert missing.exit_code == 2 and "no such database" in missing.output
+    Store(tmp_path / "empty.duckdb").close()
+    empty = invoke(review_command, "--db", tmp_path / "empty.duckdb", "-o", tmp_path / "r.html")
+    assert empty.exit_code == 2 and "holds no runs" in empty.output and not (tmp_path / "r.html").exists()

@@ -62,6 +62,10 @@ class UnknownRun(EvalError, LookupError):
     """A run id (or prefix) that names no run, or more than one."""
 
 
+class ReviewError(ConflictEventsError):
+    """A review page, decisions file or gold export that cannot be made (one-line message)."""
+
+
 class BackendError(ConflictEventsError):
     """A backend cannot be set up (missing key, missing model, bad name)."""
 

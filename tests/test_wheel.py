@@ -247,6 +247,11 @@ def test_installed_wheel_runs_outside_the_checkout(installed: Installed, one_see
     assert prompt_hash == hashlib.sha256(installed_prompt.read_bytes()).hexdigest()
     assert installed_prompt.read_bytes() == (installed.source / "prompts" / "default.md").read_bytes()
 
+    # The review page's template, style and script are package data of the wheel.
+    page = work / "review.html"
+    _check(_run([installed.bin / "review", "--db", db, "-o", page], work, env))
+    assert 'id="review-data"' in page.read_text(encoding="utf-8")
+
 
 @pytest.mark.model
 def test_installed_wheel_runs_the_embedded_model(installed: Installed, one_seed: Path, tmp_path: Path):

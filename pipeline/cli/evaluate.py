@@ -263,6 +263,10 @@ def _print_summary(outcome: Any) -> None:
     )
     if outcome.md_path:
         out.print(f"Report: {outcome.md_path}  {outcome.html_path}", highlight=False, soft_wrap=True)
+    if outcome.review_path:
+        out.print(
+            f"Review page (linked from the report's articles): {outcome.review_path}", highlight=False, soft_wrap=True
+        )
     out.print(
         f"Scores stored in eval_runs / eval_articles (eval_id {outcome.eval_id}).", highlight=False, soft_wrap=True
     )

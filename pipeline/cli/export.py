@@ -42,8 +42,15 @@ EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv", "map"]
     default=None,
     help="File to write; default: standard output (not for parquet).",
 )
+@click.option(
+    "--exclude-rejected",
+    is_flag=True,
+    help="Leave out the events whose latest reviewer decision is 'wrong' (see `review --apply`).",
+)
 @handle_errors
-def export_events_command(db_path: str, fmt: str, run_id: str | None, output: str | None) -> None:
+def export_events_command(
+    db_path: str, fmt: str, run_id: str | None, output: str | None, exclude_rejected: bool
+) -> None:
     """Export extracted events with the codebook's field names.
 
     Every object carries an `article` key with the article's file name.
@@ -56,6 +63,6 @@ def export_events_command(db_path: str, fmt: str, run_id: str | None, output: st
     if fmt in ("parquet", "map") and not output:
         fail(f"{fmt} needs --output FILE", EXIT_USAGE)
     with Store(db_path) as store:
-        count = export_events(store, fmt, output, run_id)
+        count = export_events(store, fmt, output, run_id, exclude_rejected=exclude_rejected)
     if output:
         err.print(f"Wrote {count} events to {output}", highlight=False)

@@ -119,6 +119,7 @@ class EvalColumn:
             "prompt_hash": self.prompt_hash,
             "score": self.score.to_dict(),
             "stats": dict(self.stats),
+            "sources": dict(self.sources),
         }
 
 
@@ -129,6 +130,7 @@ class EvalOutcome:
     columns: list[EvalColumn]
     md_path: Path | None = None
     html_path: Path | None = None
+    review_path: Path | None = None  # the review page the report's per-article rows link to
 
     @property
     def n_failed(self) -> int:
@@ -524,16 +526,38 @@ def load_eval_columns(store: Store, eval_id: str | None = None) -> list[dict[str
     return columns
 
 
-def write_report(columns: Sequence[dict[str, Any]], out: str | Path) -> tuple[Path, Path]:
-    """Write ``<out>.md`` and ``<out>.html``; a .md/.html suffix on ``out`` is dropped first."""
+def report_base(out: str | Path) -> Path:
+    """``out`` without a .md/.html suffix: the reports are ``<base>.md``, ``<base>.html``, ``<base>.review.html``."""
     out = Path(out)
-    if out.suffix.lower() in (".md", ".html", ".htm"):
-        out = out.with_suffix("")
+    return out.with_suffix("") if out.suffix.lower() in (".md", ".html", ".htm") else out
+
+
+def write_report(
+    columns: Sequence[dict[str, Any]], out: str | Path, review_page: str | None = None
+) -> tuple[Path, Path]:
+    """Write ``<out>.md`` and ``<out>.html``; a .md/.html suffix on ``out`` is dropped first.
+
+    review_page: the review page (a path relative to the report) its per-article rows link to.
+    """
+    out = report_base(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out.with_name(out.name + ".md"), out.with_name(out.name + ".html")
     md_path.write_text(render_markdown(list(columns)), encoding="utf-8")
-    html_path.write_text(render_html(list(columns)), encoding="utf-8")
+    html_path.write_text(render_html(list(columns), review_page=review_page), encoding="utf-8")
     return md_path, html_path
+
+
+def write_review_page(store: Store, columns: Sequence[EvalColumn], out: str | Path) -> Path | None:
+    """The review page of the runs that supplied the columns' events, beside the report
+    (``<out>.review.html``); None when no column has a run."""
+    from pipeline.export.review import write_review
+
+    runs = sorted({r for c in columns for r in c.sources.values()} | {c.run_id for c in columns if c.sources})
+    if not runs:
+        return None
+    base = report_base(out)
+    page = write_review(store, base.with_name(base.name + ".review.html"), runs)
+    return page.path
 
 
 # --------------------------------------------------------------------------- the whole evaluation
@@ -631,5 +655,8 @@ def run_eval(
     outcome = EvalOutcome(eval_id=uuid.uuid4().hex, gold_path=str(gold_dir), columns=columns)
     save_eval(store, outcome.eval_id, gold_dir, columns)
     if out is not None:
-        outcome.md_path, outcome.html_path = write_report([c.report_column() for c in columns], out)
+        outcome.review_path = write_review_page(store, columns, out)
+        outcome.md_path, outcome.html_path = write_report(
+            [c.report_column() for c in columns], out, outcome.review_path.name if outcome.review_path else None
+        )
     return outcome

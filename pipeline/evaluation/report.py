@@ -13,7 +13,8 @@ run::
 
 ``render_markdown(columns)`` and ``render_html(columns)`` return the report
 text. The HTML has inline CSS and an inline SVG bar chart; it loads nothing
-(no scripts, fonts, images or links outside the page). Sections: summary
+(no scripts, fonts, images or links outside the page, except, when given, relative
+links of the per-article rows to the review page beside the report). Sections: summary
 table (one column per run, best value per row in bold, a delta column last -
 first when there are >= 2 runs), per-field accuracy chart, regressions and
 improvements of the last run against the first (>= 2 runs), and per-article
@@ -27,6 +28,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["render_markdown", "render_html", "FIELD_LABELS"]
 
@@ -819,8 +821,21 @@ def _anchor(name: str) -> str:
     return "a-" + "".join(ch if ch.isalnum() else "-" for ch in name)
 
 
-def render_html(columns: list[dict]) -> str:
-    """The report as one self-contained HTML page (inline CSS and SVG, no scripts, no external resources)."""
+def _review_link(review_page: str | None, col: dict, name: str, text: str) -> str:
+    """``text`` linked to the article in the review page (when there is one and the column knows the run)."""
+    run = (col.get("sources") or {}).get(name)
+    if not review_page or not run:
+        return _e(text)
+    href = f"{review_page}#article={quote(name, safe='')}&run={quote(str(run)[:8], safe='')}"
+    return f'<a class="review" href="{_e(href)}" title="this article in the review page">{_e(text)}</a>'
+
+
+def render_html(columns: list[dict], review_page: str | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG, no scripts, no external resources).
+
+    review_page: the review page beside the report (a relative path); each per-article row links
+    to the article's events there (``review_page#article=NAME&run=RUN``).
+    """
     columns = list(columns or [])
     labels = [_label(c, k) for k, c in enumerate(columns)]
     fields = _fields(columns)
@@ -872,6 +887,11 @@ def render_html(columns: list[dict]) -> str:
     for name in _articles(columns):
         any_a = next((a for a in (_article_scores(c, name) for c in columns) if a), {})
         out.append(f'<h3 id="{_anchor(name)}">{_e(name)}</h3>')
+        if review_page:
+            links = [_review_link(review_page, c, name, labels[k]) for k, c in enumerate(columns)]
+            links = [x for k, x in enumerate(links) if (columns[k].get("sources") or {}).get(name)]
+            if links:
+                out.append(f'<p class="lead">Review its events against the text: {" · ".join(links)}</p>')
         out.append(
             f'<p class="lead">{_e(_int(any_a.get("n_required")))} required and '
             f"{_e(_int(any_a.get('n_optional')))} optional gold events.</p>"
@@ -887,7 +907,7 @@ def render_html(columns: list[dict]) -> str:
                 continue
             nw = _n_wrong(a)
             out.append(
-                f"<tr><td>{_e(labels[k])}</td><td>{_e(_num(a.get('slot_f1')))}</td>"
+                f"<tr><td>{_review_link(review_page, c, name, labels[k])}</td><td>{_e(_num(a.get('slot_f1')))}</td>"
                 f"<td>{_e(_num(a.get('f1')))}</td><td>{_e(_int(a.get('tp')))}</td>"
                 f'<td class="{"down" if a.get("fp") else ""}">{_e(_int(a.get("fp")))}</td>'
                 f'<td class="{"down" if a.get("fn") else ""}">{_e(_int(a.get("fn")))}</td>'

@@ -1,4 +1,4 @@
-"""Export events from the store: JSONL (codebook shape), CSV, Parquet, ACLED CSV."""
+"""Export events from the store: JSONL (codebook shape), CSV, Parquet, ACLED CSV, a PNG map, and the review page (`review`)."""
 
 from __future__ import annotations
 
@@ -54,8 +54,14 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def export_events(store: Store, fmt: str, output: str | None, run_id: str | None = None) -> int:
-    records = store.events_as_records(store.resolve_run(run_id) if run_id else None)
+def export_events(
+    store: Store, fmt: str, output: str | None, run_id: str | None = None, *, exclude_rejected: bool = False
+) -> int:
+    """Write the events (the latest per article, or one run's) in ``fmt``; return how many.
+
+    exclude_rejected: leave out events whose latest reviewer decision is `wrong`.
+    """
+    records = store.events_as_records(store.resolve_run(run_id) if run_id else None, exclude_rejected=exclude_rejected)
     if fmt == "jsonl":
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         _write_text(text, output)

@@ -158,17 +158,33 @@ class Store:
             raise UnknownRun(f"no run {ref!r} in {self.path}; {hint}")
         raise UnknownRun(f"run {ref!r} is ambiguous ({len(matches)} runs start with it); {hint}")
 
-    def events_as_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        """Events in codebook shape; the latest per article unless a run is named."""
+    def events_as_records(self, run_id: str | None = None, exclude_rejected: bool = False) -> list[dict[str, Any]]:
+        """Events in codebook shape; the latest per article unless a run is named.
+
+        exclude_rejected: leave out the events whose latest reviewer decision (`reviews`) is `wrong`.
+        """
         if run_id is None:
-            sql = "SELECT * FROM latest_events ORDER BY article, event_index"
+            sql = "SELECT * FROM latest_events WHERE true"
             params: list[Any] = []
         else:
             sql = """
                 SELECT e.*, a.file_name AS article FROM events e JOIN articles a USING (article_id)
-                WHERE e.run_id = ? ORDER BY a.file_name, e.event_index
+                WHERE e.run_id = ?
             """
             params = [run_id]
+        if exclude_rejected:
+            sql += f" AND event_id NOT IN ({REJECTED_EVENTS})"
+        sql += " ORDER BY article, event_index"
         cur = self.con.execute(sql, params)
         names = [d[0] for d in cur.description]
         return [row_to_record(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+
+# Events whose latest reviewer decision is `wrong` (a later `correct` or `fix` takes the rejection back).
+REJECTED_EVENTS = """
+    SELECT event_id FROM (
+        SELECT event_id, verdict, row_number() OVER (
+            PARTITION BY event_id ORDER BY decided_at DESC NULLS LAST, applied_at DESC, review_id DESC
+        ) AS k FROM reviews
+    ) WHERE k = 1 AND verdict = 'wrong'
+"""

@@ -284,6 +284,30 @@ def m006_event_rules(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m008_reviews(con: duckdb.DuckDBPyConnection) -> None:
+    # Reviewer decisions from the review page (`review --apply`): append-only, one row per decision;
+    # an event's standing is its latest decision. review_id hashes the decision, so re-applying a
+    # decisions file adds nothing.
+    con.execute(
+        """
+        CREATE TABLE reviews (
+            review_id VARCHAR PRIMARY KEY, -- sha256 of the decision's content, 16 hex chars
+            event_id VARCHAR NOT NULL,     -- events.event_id
+            run_id VARCHAR,
+            article_id VARCHAR,
+            verdict VARCHAR NOT NULL,      -- correct | wrong | fix
+            field VARCHAR,                 -- the corrected field (fix only), a column name of events
+            value JSON,                    -- its corrected value (fix only)
+            note VARCHAR,
+            reviewer VARCHAR,
+            decided_at TIMESTAMP,          -- when the reviewer decided (from the page)
+            applied_at TIMESTAMP,          -- when `review --apply` stored it
+            source_file VARCHAR            -- the decisions file it came from
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_core_tables,
     m002_latest_events_view,
@@ -291,6 +315,7 @@ MIGRATIONS: list[Migration] = [
     m004_llm_cache,
     m005_geo_columns_and_views,
     m006_event_rules,
+    m008_reviews,
 ]
 
 

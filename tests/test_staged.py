@@ -578,3 +578,35 @@ def test_an_incident_dated_only_by_a_year_long_past_is_background(text, ref, old
     from pipeline.extraction.text import dated_long_before
 
     assert dated_long_before(text, ref) is old
+
+
+def test_the_sentence_that_names_the_weapon_settles_a_merged_explosion():
+    from pipeline.extraction.staged import Draft, group_drafts
+    from pipeline.extraction.text import Sentence
+    from schemas import Actor
+
+    def draft(number, text, sub):
+        return Draft(
+            event_type="Explosions/Remote violence",
+            sub_event_type=sub,
+            actor1=Actor(name="Rebel groups", actor_type="rebel_group"),
+            actor2=None,
+            assoc1=[],
+            country="India",
+            admin1=None,
+            location=None,
+            fatalities=8,
+            per_side=False,
+            cue=None,
+            sentences=[Sentence(number, 0, len(text), text)],
+        )
+
+    lede = draft(1, "Rebels blow up a police vehicle, killing eight", "Air/drone strike")
+    body = draft(2, "A roadside bomb planted by the rebels tore through the vehicle.", "Remote explosive/landmine/IED")
+    (merged,) = group_drafts([lede, body])
+    assert merged.sub_event_type == "Remote explosive/landmine/IED"
+    assert "event_code_from_sentence" in merged.rules
+    # a first sentence that names its own weapon keeps it
+    strike = draft(1, "An air strike hit the convoy, killing eight", "Air/drone strike")
+    (merged,) = group_drafts([strike, body])
+    assert merged.sub_event_type == "Air/drone strike"

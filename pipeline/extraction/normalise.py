@@ -690,6 +690,11 @@ def actors_for(etype: str, sub: str, actor1: Actor, actor2: Actor | None) -> tup
     return actor1, actor2
 
 
+def explosive_named(text: str) -> str | None:
+    """The event code of the first kind of explosive or strike the text names, or None."""
+    return next((c for c, pattern in _EXPLOSION_WORDS if pattern.search(text)), None)
+
+
 def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
     """The event code, corrected by what the incident's sentence says happened."""
     family = code.split("_")[0]

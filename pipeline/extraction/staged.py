@@ -52,6 +52,7 @@ from pipeline.extraction.normalise import (
     actor_rules,
     actors_for,
     clean_place,
+    explosive_named,
     geo_precision_for,
     is_armed,
     is_generic,
@@ -337,9 +338,17 @@ def _merge(a: Draft, b: Draft) -> Draft:
         fatalities, per_side = a.fatalities, True
     else:
         fatalities, per_side = max(a.fatalities, b.fatalities), a.per_side or b.per_side
+    sub_event_type, named = a.sub_event_type, []
+    if a.event_type == "Explosions/Remote violence" and rules.enabled("event_code_from_sentence"):
+        # "Maoists blow up vehicle" then "an improvised explosive device tore through it": the sentence
+        # that names the weapon settles the sub-event type of the whole incident.
+        first = " ".join(s.text for s in a.sentences)
+        if explosive_named(first) is None and explosive_named(" ".join(s.text for s in b.sentences)):
+            if b.sub_event_type != sub_event_type:
+                sub_event_type, named = b.sub_event_type, ["event_code_from_sentence"]
     return Draft(
         event_type=a.event_type,
-        sub_event_type=a.sub_event_type,
+        sub_event_type=sub_event_type,
         actor1=actor1,
         actor2=actor2,
         assoc1=assoc[:4],
@@ -350,7 +359,7 @@ def _merge(a: Draft, b: Draft) -> Draft:
         per_side=per_side,
         cue=a.cue or b.cue,
         sentences=a.sentences + b.sentences,
-        rules=list(dict.fromkeys([*a.rules, *b.rules, "sentence_merge"])),
+        rules=list(dict.fromkeys([*a.rules, *b.rules, *named, "sentence_merge"])),
     )
 
 

@@ -560,16 +560,19 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     idx = country_index(cc)
     code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
 
-    def exact_region(hit: Any, place: str) -> str | None:
-        # Only an exact gazetteer name: a fuzzy hit puts a village in another region. An exact hit on
-        # another spelling the gazetteer lists ("Wad Madani" of Wad Medani) counts when it names one place.
+    def exact_region(hit: Any, place: str, *, other_spelling: bool = False) -> str | None:
+        # Only an exact gazetteer name: a fuzzy hit puts a village in another region. With
+        # `other_spelling`, an exact hit on another spelling the gazetteer lists for one place
+        # ("Wad Madani" of Wad Medani) counts too, after the regions the article itself names.
         if hit is not None and hit.method == "exact":
-            if normalize(hit.matched_name) == normalize(place) or hit.confidence >= UNAMBIGUOUS_EXACT:
+            if normalize(hit.matched_name) == normalize(place):
+                return hit.admin1
+            if other_spelling and hit.confidence >= UNAMBIGUOUS_EXACT:
                 return hit.admin1
         return None
 
-    def region_of(place: str | None) -> str | None:
-        return exact_region(idx.match_place(place, None), place) if place else None
+    def region_of(place: str | None, *, other_spelling: bool = False) -> str | None:
+        return exact_region(idx.match_place(place, None), place, other_spelling=other_spelling) if place else None
 
     if admin1 and code is None:
         # Not a region of this country: a town (or a district) given as admin1.
@@ -578,11 +581,17 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
             exact_region(town_hit, town)
             or region_of(location)
             or region_named_in(idx, _sentences_naming(text, location or town))
+            or exact_region(town_hit, town, other_spelling=True)
+            or region_of(location, other_spelling=True)
         )
         if location is None and town_hit is not None:
             location = town
     elif admin1 is None:
-        admin1 = region_of(location) or region_named_in(idx, _sentences_naming(text, location))
+        admin1 = (
+            region_of(location)
+            or region_named_in(idx, _sentences_naming(text, location))
+            or region_of(location, other_spelling=True)
+        )
     elif code is not None and confidence < 1.0 and admin1:
         admin1 = idx.admin1_names.get(code, admin1)  # "Khyber" -> "Khyber Pakhtunkhwa"
     if location and admin1 and location.lower() == admin1.lower():

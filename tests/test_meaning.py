@@ -18,8 +18,8 @@ from pipeline.extraction.text import split_sentences
 from pipeline.ingest import Article
 
 
-def _m(means: str, hit: str, kind: str = "one_incident") -> IncidentMeaning:
-    return IncidentMeaning(kind=kind, means=means, hit=hit)
+def _m(means: str, hit: str) -> IncidentMeaning:
+    return IncidentMeaning(means=means, hit=hit)
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,27 @@ def test_with_the_table_off_the_keyword_rules_decide_as_before():
 def test_a_battle_has_no_civilian_side():
     draft = _draft("violence_against_civilians_attack", _m("gunfire_or_armed_assault", "both"), actor2="Civilians")
     assert draft.event_type == "Battles" and draft.actor2 is None
+
+
+def test_the_meaning_prompt_asks_one_question_per_incident_and_the_answer_codes_it():
+    """The shipped `meaning` prompt: each listed or swept incident gets one `meaning` call on the cached
+    article prefix, and the code follows from the answer (gunfire on civilians: an attack on civilians)."""
+    from pipeline.backends import get_backend
+    from pipeline.extraction.article import extract_article
+    from pipeline.prompts import load_prompt
+
+    text = (
+        "Clashes in the north\n\n"
+        "Gunmen stormed the village of Tala on Monday and killed six farmers, residents said.\n"
+        "The governor condemned the attack."
+    )
+    article = Article(path="a.txt", file_name="a.txt", text=text, article_id="a", published=date(2024, 5, 8))
+    prompt = load_prompt("meaning")
+    assert prompt.has_section("meaning") and not load_prompt("default").has_section("meaning")
+    result = extract_article(article, prompt, get_backend("fake"), run_id="r")
+    assert result.error is None
+    stages = [c["stage"] for c in result.calls]
+    assert stages.count("meaning") == len(result.events) == 1
+    (event,) = result.events
+    assert (event.event_type, event.sub_event_type) == ("Violence against civilians", "Attack")
+    assert event.actor2 is not None and event.actor2.name == "Civilians" and event.fatalities == 6

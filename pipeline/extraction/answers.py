@@ -135,7 +135,6 @@ def complete_incidents(raw: str) -> list[IncidentSlots]:
 # 4. narrow questions about one listed incident (see `meaning.py`)
 # ---------------------------------------------------------------------------
 
-IncidentKind = Literal["one_incident", "total_or_background"]
 HarmMeans = Literal[
     "air_or_drone_strike",
     "shelling_rockets_missiles",
@@ -157,7 +156,7 @@ WhoWasHit = Literal["civilians", "fighters_or_security_forces", "both", "no_one"
 
 
 class IncidentMeaning(BaseModel):
-    """Three closed questions about one incident the model listed, asked over the cached article prefix.
+    """Two closed questions about one incident the model listed, asked over the cached article prefix.
 
     Each answer is a handful of tokens; code turns them into the event type and
     sub-type through the decision table in `pipeline/data/event_table.json`.
@@ -165,6 +164,5 @@ class IncidentMeaning(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: IncidentKind
     means: HarmMeans
     hit: WhoWasHit

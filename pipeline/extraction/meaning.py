@@ -1,11 +1,11 @@
-"""Meaning from the model, by narrow questions: how was the harm done, who was hit, is it one incident.
+"""Meaning from the model, by narrow questions: how was the harm done, and who was hit.
 
 The list call names each incident with an event code, and a 1.5B model's code
 is often the wrong family (a roadside bomb as an air strike, gunmen shooting
 villagers as a battle). Keyword rules over the sentence used to override it;
 they are English-only and each was grown from a few sentences. Instead the
-model answers three closed questions about each incident it listed
-(`IncidentMeaning`: kind, means, hit), asked over the same cached article
+model answers two closed questions about each incident it listed
+(`IncidentMeaning`: means, hit), asked over the same cached article
 prefix so each answer costs only its new last line and a dozen decode steps,
 and the event code follows from a decision table kept as data
 (`pipeline/data/event_table.json`, written from the codebook's taxonomy).

@@ -25,7 +25,6 @@ RULES: dict[str, str] = {
     "(means, who was hit); the keyword rules below then apply only where the model gave no answer",
     "meaning_actors": "civilians the model says were hit become actor2 of an attack or explosion with no "
     "unarmed target; civilians are no side of a battle",
-    "model_total": "an incident the model says is a running total or background is dropped",
     "event_code_from_sentence": "event code changed to the sub-event type the incident's sentence names "
     "(rape, abduction, mob, protest, the kind of explosive, clashes)",
     "civilians_are_the_target": "Civilians given as actor1 moved to actor2",

@@ -589,14 +589,6 @@ def _answers_about(
     return meaning.ask_meaning(caller, staged_messages(prompt, block, asked)) if asked else None
 
 
-def _model_says_total(answers: IncidentMeaning | None) -> bool:
-    """The model says the sentence sums up many incidents or tells background (rule `model_total`)."""
-    if answers is None or answers.kind != "total_or_background" or not rules.enabled("model_total"):
-        return False
-    rules.fired("model_total")
-    return True
-
-
 def staged_messages(prompt: Prompt, block: str, last: str) -> list[dict[str, str]]:
     """Every call of an article shares the system prompt and the article; only the last line differs,
     so llama.cpp reuses the evaluated prefix from call to call."""
@@ -644,8 +636,6 @@ def sweep(
         except (InstructorRetryException, IncompleteOutputException):
             continue  # a sweep is extra recall: a failed fill (logged with its attempts) costs that sentence only
         answers = _answers_about(prompt, caller, block, sentence, slots.location)
-        if _model_says_total(answers):
-            continue
         draft = draft_from(slots, [sentence], article, ref, answers)
         if draft is None:
             continue
@@ -746,8 +736,6 @@ def _chunk_drafts(
             continue  # the same sentence listed twice as the same incident
         seen.add((sentence.number, slots.event))
         answers = _answers_about(prompt, caller, block, sentence, slots.location)
-        if _model_says_total(answers):
-            continue
         draft = draft_from(slots, [sentence], article, ref, answers)
         if draft is not None:
             drafts.append(draft)

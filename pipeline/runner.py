@@ -141,7 +141,7 @@ def article_row(article: Article) -> dict[str, Any]:
 
 
 @dataclass
-class _Finished:
+class FinishedArticle:
     """One article's outcome and rows, ready to be written by the main thread."""
 
     index: int  # position in the input, to report outcomes in input order
@@ -166,11 +166,11 @@ class _Writer:
         self.notify = notify
         self.batch_size = max(1, batch_size)
         self.max_wait_s = max_wait_s
-        self.pending: list[_Finished] = []
+        self.pending: list[FinishedArticle] = []
         self._oldest: float | None = None
         self.order: dict[int, ArticleOutcome] = {}
 
-    def add(self, item: _Finished) -> None:
+    def add(self, item: FinishedArticle) -> None:
         if not self.pending:
             self._oldest = time.monotonic()
         self.pending.append(item)
@@ -197,7 +197,7 @@ class _Writer:
         for item in batch:
             self.notify("article", item.outcome)
 
-    def _account(self, item: _Finished) -> None:
+    def _account(self, item: FinishedArticle) -> None:
         self.order[item.index] = item.outcome
         self.summary.outcomes.append(item.outcome)
         paid = [c for c in item.calls if c.get("outcome") != "cached"]
@@ -207,7 +207,7 @@ class _Writer:
         self.summary.completion_tokens += sum(c.get("completion_tokens") or 0 for c in paid)
 
 
-def _cache_enabled(backend: Backend, cache: bool | None) -> bool:
+def cache_enabled(backend: Backend, cache: bool | None) -> bool:
     if os.environ.get("CONFLICT_EVENTS_NO_CACHE", "").strip() not in ("", "0"):
         return False
     if cache is not None:
@@ -243,7 +243,7 @@ def run_pipeline(
     jobs = max(1, int(jobs or 1))
     if backend.name == "local":
         jobs = 1  # one llama.cpp context generates one answer at a time
-    use_cache = _cache_enabled(backend, cache)
+    use_cache = cache_enabled(backend, cache)
     price = costs.backend_price(backend)
     articles = ingest(folder, default_published=default_published, max_bytes=max_bytes)
     store.mark_interrupted_runs()
@@ -301,13 +301,13 @@ def run_pipeline(
             if id(article) in selected:
                 work.append((index, article))
                 continue
-            item = _not_extracted(index, article, done, run_id)
+            item = not_extracted_rows(index, article, done, run_id)
             if item is not None:
                 writer.add(item)
         writer.flush()
 
-        def extract_one(index: int, article: Article) -> _Finished:
-            return _extract(index, article, prompt, backend, run_id, snapshot)
+        def extract_one(index: int, article: Article) -> FinishedArticle:
+            return extract_rows(index, article, prompt, backend, run_id, snapshot)
 
         if jobs == 1 or len(work) <= 1:
             for index, article in work:
@@ -349,7 +349,7 @@ def run_pipeline(
 
 def _run_concurrently(
     work: list[tuple[int, Article]],
-    extract_one: Callable[[int, Article], _Finished],
+    extract_one: Callable[[int, Article], FinishedArticle],
     jobs: int,
     writer: _Writer,
 ) -> None:
@@ -413,11 +413,11 @@ _POLL_S = 0.2
 _GEOCODE_LOCK = threading.Lock()
 
 
-def _not_extracted(index: int, article: Article, done: set[str], run_id: str) -> _Finished | None:
+def not_extracted_rows(index: int, article: Article, done: set[str], run_id: str) -> FinishedArticle | None:
     """The outcome of an article that is not sent to the model (bad file, duplicate, done), if recorded."""
     base = {"run_id": run_id, "article_id": article.article_id, "file_name": article.file_name}
     if not article.ok:
-        return _Finished(
+        return FinishedArticle(
             index,
             ArticleOutcome(article.file_name, "failed", error=article.error),
             {**base, "status": "failed", "error": article.error, "n_events": 0},
@@ -426,14 +426,14 @@ def _not_extracted(index: int, article: Article, done: set[str], run_id: str) ->
     duplicate_of = article.metadata.get("duplicate_of")
     if duplicate_of:
         reason = f"same text as {duplicate_of}"
-        return _Finished(
+        return FinishedArticle(
             index,
             ArticleOutcome(article.file_name, "skipped", error=reason),
             {**base, "status": "skipped", "error": reason, "n_events": 0},
         )
     if article.article_id in done:
         reason = "already extracted with this model and prompt (--force to redo)"
-        return _Finished(
+        return FinishedArticle(
             index,
             ArticleOutcome(article.file_name, "skipped", error=reason),
             {**base, "status": "skipped", "error": reason, "n_events": 0},
@@ -441,9 +441,9 @@ def _not_extracted(index: int, article: Article, done: set[str], run_id: str) ->
     return None  # beyond --limit: left for a later run, not recorded
 
 
-def _extract(
+def extract_rows(
     index: int, article: Article, prompt: Prompt, backend: Backend, run_id: str, snapshot: dict[str, str] | None
-) -> _Finished:
+) -> FinishedArticle:
     """Extract one article (any thread): model calls and row building, no database access."""
     session = (
         response_cache.CacheSession(snapshot, article_id=article.article_id, run_id=run_id)
@@ -458,7 +458,7 @@ def _extract(
         rows = build_event_rows(result, article, run_id)
     status = "failed" if result.error else "ok"
     paid = sum(1 for c in result.calls if c.get("outcome") != "cached")
-    return _Finished(
+    return FinishedArticle(
         index,
         ArticleOutcome(
             article.file_name,

@@ -3,11 +3,17 @@
 `MODES` are the ways instructor can ask for structured output (`--mode`). The
 API key is read from the environment and never recorded; the client makes no
 retries of its own, so every attempt goes through `CallLog` and is logged.
+
+Several servers of one model (`base_urls`, several `--base-url`): each request
+goes to the server with the fewest requests in flight. The run records them all
+(`base_urls`); the response cache keys on the first (`base_url`), so an answer
+is found again whichever server gave it.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import instructor
@@ -63,7 +69,8 @@ def _public_url(url: str | None) -> str | None:
 def make_openai_backend(model: str | None, **options: Any) -> Backend:
     """OpenAI, or any OpenAI-compatible server with `base_url`.
 
-    Options: base_url, api_key_env (default OPENAI_API_KEY; the key is read
+    Options: base_url, base_urls (several servers of the same model: the load is
+    spread over them; base_url defaults to the first), api_key_env (default OPENAI_API_KEY; the key is read
     from the environment and never recorded), mode (see MODES), timeout
     (seconds per request), no_seed (for servers that reject `seed`).
     Transport retries are not the client's (max_retries=0) but extract.CallLog's,
@@ -73,7 +80,10 @@ def make_openai_backend(model: str | None, **options: Any) -> Backend:
 
     if not model:
         raise BackendError("name the model: --model openai/<model>, e.g. openai/gpt-4o-mini")
-    base_url = (options.get("base_url") or "").strip() or None
+    base_urls = [u.strip() for u in options.get("base_urls") or [] if u and u.strip()]
+    base_url = (options.get("base_url") or "").strip() or (base_urls[0] if base_urls else None)
+    if base_url and base_url not in base_urls:
+        base_urls.insert(0, base_url)
     key_env = options.get("api_key_env") or "OPENAI_API_KEY"
     api_key = os.environ.get(key_env)
     register_secret(api_key)
@@ -88,30 +98,68 @@ def make_openai_backend(model: str | None, **options: Any) -> Backend:
     if mode_name not in MODES:
         raise BackendError(f"unknown --mode {mode_name!r}; choose one of {', '.join(MODES)}")
     timeout = float(options.get("timeout") or DEFAULT_TIMEOUT_S)
-    client = OpenAI(
-        api_key=api_key,
-        base_url=base_url,
-        timeout=timeout,
-        max_retries=0,  # transport retries are ours (tenacity), so every attempt is recorded
-    )
+    clients = [
+        OpenAI(
+            api_key=api_key,
+            base_url=url,
+            timeout=timeout,
+            max_retries=0,  # transport retries are ours (tenacity), so every attempt is recorded
+        )
+        for url in (base_urls or [None])
+    ]
+    pick = _LeastBusy(len(clients))
     no_seed = bool(options.get("no_seed"))
 
     def create(**kwargs: Any) -> ChatCompletion:
         if no_seed:
             kwargs.pop("seed", None)
-        return client.chat.completions.create(**kwargs)
+        index = pick.acquire()
+        try:
+            return clients[index].chat.completions.create(**kwargs)
+        finally:
+            pick.release(index)
+
+    def close() -> None:
+        for client in clients:
+            client.close()
+
+    parameters: dict[str, Any] = {
+        "base_url": _public_url(base_url),
+        "mode": mode_name,
+        "temperature": 0.0,
+        "api_key_env": key_env,  # the variable's name, never its value
+        "timeout": timeout,
+    }
+    if len(base_urls) > 1:
+        parameters["base_urls"] = [_public_url(u) for u in base_urls]
 
     return Backend(
         name="openai",
         model=model,
         mode=MODES[mode_name],
         create=create,
-        parameters={
-            "base_url": _public_url(base_url),
-            "mode": mode_name,
-            "temperature": 0.0,
-            "api_key_env": key_env,  # the variable's name, never its value
-            "timeout": timeout,
-        },
-        close=client.close,
+        parameters=parameters,
+        close=close,
     )
+
+
+class _LeastBusy:
+    """Which of n servers gets the next request: the one with the fewest in flight (ties: round robin)."""
+
+    def __init__(self, n: int):
+        self.in_flight = [0] * n
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> int:
+        with self._lock:
+            n = len(self.in_flight)
+            order = [(self._next + i) % n for i in range(n)]
+            index = min(order, key=lambda i: self.in_flight[i])
+            self.in_flight[index] += 1
+            self._next = (index + 1) % n
+            return index
+
+    def release(self, index: int) -> None:
+        with self._lock:
+            self.in_flight[index] -= 1

@@ -64,7 +64,17 @@ def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def model_options(func: Callable[..., Any] | None = None, *, several_base_urls: bool = False) -> Any:
+    """--model, --base-url, --api-key-env, --mode. several_base_urls: --base-url may be given more than once."""
+    if func is None:
+        return functools.partial(model_options, several_base_urls=several_base_urls)
+    base_url_help = (
+        "URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp server), e.g. http://127.0.0.1:8000/v1."
+    )
+    if several_base_urls:
+        base_url_help += (
+            " Give it several times for several servers of the same model: each request goes to the least busy one."
+        )
     options = [
         click.option(
             "--model",
@@ -74,11 +84,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "'local/qwen2.5-0.5b' (smaller, faster), 'openai/<model>' (OpenAI, or any "
             "OpenAI-compatible server with --base-url), or the name of a backend plugin.",
         ),
-        click.option(
-            "--base-url",
-            default=None,
-            help="URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp server), e.g. http://127.0.0.1:8000/v1.",
-        ),
+        click.option("--base-url", default=None, multiple=several_base_urls, help=base_url_help),
         click.option(
             "--api-key-env",
             default="OPENAI_API_KEY",
@@ -108,8 +114,17 @@ def prompt_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def build_backend(model: str, base_url: str | None, api_key_env: str, mode: str | None):
-    """The backend the model options name (`--model`, `--base-url`, `--api-key-env`, `--mode`)."""
+def build_backend(model: str, base_url: str | tuple[str, ...] | None, api_key_env: str, mode: str | None):
+    """The backend the model options name (`--model`, `--base-url` once or more, `--api-key-env`, `--mode`)."""
     from pipeline.backends import get_backend
 
-    return get_backend(model, base_url=base_url, api_key_env=api_key_env, mode=mode)
+    return get_backend(model, **backend_options(base_url, api_key_env, mode))
+
+
+def backend_options(base_url: str | tuple[str, ...] | list[str] | None, api_key_env: str, mode: str | None) -> dict:
+    """get_backend's keywords for the model options; several --base-url become `base_urls`."""
+    urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
+    options: dict[str, Any] = {"base_url": urls[0] if urls else None, "api_key_env": api_key_env, "mode": mode}
+    if len(urls) > 1:
+        options["base_urls"] = urls
+    return options

@@ -18,8 +18,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.cli.options import build_backend, db_option, handle_errors, model_options, prompt_option
-from pipeline.errors import EXIT_FAILED_ARTICLES
+from pipeline.cli.options import (
+    backend_options,
+    build_backend,
+    db_option,
+    handle_errors,
+    model_options,
+    prompt_option,
+)
+from pipeline.errors import EXIT_FAILED_ARTICLES, EXIT_USAGE
 from pipeline.ingest import DEFAULT_MAX_BYTES
 
 # -- run-pipeline ---------------------------------------------------------------
@@ -28,7 +35,7 @@ from pipeline.ingest import DEFAULT_MAX_BYTES
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("folder", type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path))
 @db_option
-@model_options
+@model_options(several_base_urls=True)
 @prompt_option
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Extract at most this many articles.")
 @click.option("--force", is_flag=True, help="Extract again articles already done with this model and prompt.")
@@ -52,7 +59,44 @@ from pipeline.ingest import DEFAULT_MAX_BYTES
     default=1,
     show_default=True,
     help="Articles extracted at once (at most this many model requests in flight). Raise it for remote "
-    "servers (e.g. 8-32, within your rate limit); the embedded local model always runs 1.",
+    "servers (e.g. 8-32, within your rate limit); the embedded local model always runs 1. With --engine ray: "
+    "the total over all workers.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["in-process", "ray"]),
+    default="in-process",
+    show_default=True,
+    help="in-process: worker threads in this process. ray: a Ray cluster (or a local Ray runtime) reads and "
+    "extracts, workers write Parquet shards, this process merges them into the database "
+    "(needs pip install -e '.[ray]').",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    metavar="auto|ray://HOST:10001|HOST:6379",
+    help="With --engine ray: the cluster to join ('auto': the one `ray start` runs on this machine). "
+    "Default: start a local Ray runtime on this machine's cores.",
+)
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(min=1, max=4096),
+    default=2,
+    show_default=True,
+    help="With --engine ray: worker processes (Ray actors); --jobs requests in flight are spread over them.",
+)
+@click.option(
+    "--ray-batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --engine ray: articles per batch, hence per Parquet shard. Default: each worker's share of --jobs.",
+)
+@click.option(
+    "--ray-worker-cpus",
+    type=click.FloatRange(min=0.01),
+    default=0.25,
+    show_default=True,
+    help="With --engine ray: CPUs Ray reserves for each worker (they mostly wait on the model server).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
 @handle_errors
@@ -60,7 +104,7 @@ def run_pipeline_command(
     folder: Path,
     db_path: str,
     model: str,
-    base_url: str | None,
+    base_url: tuple[str, ...],
     api_key_env: str,
     mode: str | None,
     prompt_name: str,
@@ -69,6 +113,11 @@ def run_pipeline_command(
     published: Any,
     max_bytes: int,
     jobs: int,
+    engine: str,
+    ray_address: str | None,
+    ray_workers: int,
+    ray_batch_size: int | None,
+    ray_worker_cpus: float,
     quiet: bool,
 ) -> None:
     """Extract conflict events from every article in FOLDER into a DuckDB file.
@@ -82,11 +131,28 @@ def run_pipeline_command(
     an interrupted run continues where it stopped. Query the results with SQL:
 
         duckdb conflict_events.duckdb "SELECT * FROM latest_events"
+
+    Past one machine: --engine ray runs the extraction on a Ray cluster
+    (--ray-address) against one or more OpenAI-compatible servers (--base-url,
+    repeatable); this process merges the workers' Parquet shards into the
+    database.
     """
     from pipeline.prompts import load_prompt
     from pipeline.runner import run_pipeline
     from pipeline.store.database import Store
 
+    if engine != "ray" and (ray_address or ray_batch_size):
+        click.echo("Error: --ray-address and --ray-batch-size go with --engine ray.", err=True)
+        sys.exit(EXIT_USAGE)
+    if engine == "ray":
+        from pipeline.distributed.engine import import_ray
+
+        import_ray()  # a missing Ray is said before anything is opened
+        if not base_url and model.split("/")[0] == "local":
+            from pipeline.distributed.engine import LOCAL_MODEL_ON_RAY
+            from pipeline.errors import BackendError
+
+            raise BackendError(LOCAL_MODEL_ON_RAY)
     prompt = load_prompt(prompt_name)
     default_published: date | None = published.date() if published else None
     console = Console(stderr=True)
@@ -95,6 +161,9 @@ def run_pipeline_command(
         if not quiet:
             console.print(f"Loading model [bold]{model}[/] ...", highlight=False)
         backend = build_backend(model, base_url, api_key_env, mode)
+        if engine == "ray" and not quiet:
+            where = ray_address or "a local Ray runtime"
+            console.print(f"Engine ray: {ray_workers} workers on {where}, {jobs} requests in flight", highlight=False)
         progress = Progress(
             TextColumn("[bold]Extracting"),
             BarColumn(),
@@ -130,18 +199,40 @@ def run_pipeline_command(
                 )
 
         with progress:
-            summary = run_pipeline(
-                folder,
-                store,
-                backend,
-                prompt,
-                limit=limit,
-                force=force,
-                default_published=default_published,
-                max_bytes=max_bytes,
-                on_progress=on_progress,
-                jobs=jobs,
-            )
+            if engine == "ray":
+                from pipeline.distributed.engine import run_pipeline_ray
+                from pipeline.distributed.worker import BackendSpec
+
+                summary = run_pipeline_ray(
+                    folder,
+                    store,
+                    backend,
+                    prompt,
+                    spec=BackendSpec(model, backend_options(base_url, api_key_env, mode)),
+                    limit=limit,
+                    force=force,
+                    default_published=default_published,
+                    max_bytes=max_bytes,
+                    on_progress=on_progress,
+                    workers=ray_workers,
+                    concurrency=-(-jobs // ray_workers),
+                    batch_size=ray_batch_size,
+                    worker_cpus=ray_worker_cpus,
+                    ray_address=ray_address,
+                )
+            else:
+                summary = run_pipeline(
+                    folder,
+                    store,
+                    backend,
+                    prompt,
+                    limit=limit,
+                    force=force,
+                    default_published=default_published,
+                    max_bytes=max_bytes,
+                    on_progress=on_progress,
+                    jobs=jobs,
+                )
     finally:
         store.close()
     _print_summary(summary, backend.label, prompt.name, prompt.short_hash)

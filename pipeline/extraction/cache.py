@@ -60,7 +60,8 @@ _NOT_PARAMETERS = {
 }
 _SCHEMA_KEYS = ("response_format", "tools", "tool_choice")
 # Backend parameters that do not change the answer.
-_NOT_BACKEND_PARAMETERS = {"n_threads", "timeout", "api_key_env"}
+# base_urls: several servers of one model answer alike; the key keeps the first (base_url).
+_NOT_BACKEND_PARAMETERS = {"n_threads", "timeout", "api_key_env", "base_urls"}
 
 
 def _canonical(value: Any) -> str:

@@ -26,6 +26,23 @@ def load_snapshot(
     return {key: str(completion) for key, completion in rows}
 
 
+def load_snapshot_by_article(
+    con: duckdb.DuckDBPyConnection, model: str, article_ids: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """Entries of one model for some articles, grouped by article: article_id -> {key: completion JSON}."""
+    ids = sorted({a for a in article_ids if a})
+    if not ids:
+        return {}
+    rows = con.execute(
+        "SELECT article_id, cache_key, completion FROM llm_cache WHERE model = ? AND list_contains(?, article_id)",
+        [model, ids],
+    ).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for article_id, key, completion in rows:
+        out.setdefault(article_id, {})[key] = str(completion)
+    return out
+
+
 def write_entries(con: duckdb.DuckDBPyConnection, entries: Iterable[dict[str, Any]]) -> int:
     """Insert new entries (first answer wins); call inside the writer's transaction."""
     import pyarrow as pa

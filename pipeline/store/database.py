@@ -11,16 +11,17 @@ row-by-row executemany is two orders of magnitude slower.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from pipeline.errors import DatabaseError, DatabaseLocked, UnknownRun
-from pipeline.store.cache import load_snapshot, write_entries
+from pipeline.store.cache import load_snapshot, load_snapshot_by_article, write_entries
 from pipeline.store.migrations import apply_migrations
 from pipeline.store.rows import ArticleWrite, insert_rows, row_to_record, same_keys, utcnow
+from pipeline.store.shards import Merged, known_runs, merge_shards, table_schemas
 
 DEFAULT_DB = "conflict_events.duckdb"
 
@@ -126,9 +127,28 @@ class Store:
             con.execute("ROLLBACK")
             raise
 
+    def merge_shards(self, shards: Sequence[str | Path]) -> Merged:
+        """Merge Parquet shards written by workers (the Ray engine), one transaction; idempotent.
+
+        The other write path, for rows made in other processes: an article's rows
+        land only if the run has no row for it yet (`pipeline/store/shards.py`).
+        """
+        return merge_shards(self.con, [Path(s) for s in shards])
+
+    def shard_schemas(self) -> dict[str, Any]:
+        """The Arrow schema of each table a shard holds, as this database declares it."""
+        return table_schemas(self.con)
+
+    def known_runs(self, run_ids: Sequence[str]) -> set[str]:
+        return known_runs(self.con, run_ids)
+
     def cached_responses(self, model: str, article_ids: Iterable[str] | None = None) -> dict[str, str]:
         """The response cache's entries of one model (backend label): key -> completion JSON."""
         return load_snapshot(self.con, model, article_ids)
+
+    def cached_responses_by_article(self, model: str, article_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The same entries grouped by article (article_id -> key -> completion JSON), to ship with each article."""
+        return load_snapshot_by_article(self.con, model, article_ids)
 
     def completed_article_ids(self, model: str, prompt_hash: str) -> set[str]:
         """Articles already extracted successfully with this model and prompt."""

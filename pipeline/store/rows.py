@@ -22,7 +22,8 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
+def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Dict rows as an Arrow table (every key a column, JSON columns serialised)."""
     # Arrow takes its columns from the first row: give every row every key, so a
     # column the first row lacks (e.g. a failed call's response) is not dropped.
     keys = list(dict.fromkeys(k for row in rows for k in row))
@@ -46,7 +47,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[
     """Insert dict rows through Arrow, matching columns by name."""
     if not rows:
         return 0
-    arrow_rows = _to_arrow(rows)  # noqa: F841 - referenced by name in the SQL below
+    arrow_rows = to_arrow(rows)  # noqa: F841 - referenced by name in the SQL below
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM arrow_rows")
     return len(rows)
 

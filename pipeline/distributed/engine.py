@@ -132,7 +132,8 @@ def run_pipeline_ray(
     worker_cpus: float = 0.25,
     cache: bool | None = None,
     ray_address: str | None = None,
-    merge_every: int | None = None,
+    merge_every: int = 64,
+    merge_interval_s: float = 1.0,
 ) -> RunSummary:
     """Extract every new article of `folder` into `store` on Ray; the same rows as `runner.run_pipeline`.
 
@@ -141,14 +142,15 @@ def run_pipeline_ray(
     flight. batch_size: articles per batch, hence per shard (default:
     concurrency). worker_cpus: CPUs Ray reserves per worker (extraction mostly
     waits on the server). ray_address: an existing cluster (None: a local
-    runtime on this machine's cores). merge_every: shards merged per transaction
-    (default: workers).
+    runtime on this machine's cores). merge_every / merge_interval_s: the driver
+    merges the shards that have arrived once this many wait or this long after
+    its last merge (and at the end), one transaction each time.
     """
     notify = on_progress or (lambda kind, payload: None)
     workers = max(1, int(workers))
     concurrency = max(1, int(concurrency))
     batch_size = max(1, int(batch_size or concurrency))
-    merge_every = max(1, int(merge_every or workers))
+    merge_every = max(1, int(merge_every))
     use_cache = cache_enabled(backend, cache)
     price = costs.backend_price(backend)
     root = Path(folder)
@@ -267,11 +269,15 @@ def run_pipeline_ray(
             )
             by_name = {r["file_name"]: r["index"] for r in light}
             pending: list[Path] = []
+            last_merge = time.monotonic()
             for batch in extracted.iter_batches(batch_size=None, batch_format="pyarrow"):
                 pending.extend(Path(s) for s in batch.column("shard").to_pylist())
-                if len(pending) >= merge_every:
+                # One transaction for what arrived meanwhile: at most every merge_interval_s, or
+                # sooner when many shards wait.
+                if len(pending) >= merge_every or time.monotonic() - last_merge >= merge_interval_s:
                     _merge(store, pending, run_id, by_name, summary, outcomes, notify)
                     pending = []
+                    last_merge = time.monotonic()
             _merge(store, pending, run_id, by_name, summary, outcomes, notify)
     except BaseException:
         status = "interrupted"  # finished shards stay on disk; the next run merges them

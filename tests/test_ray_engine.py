@@ -23,7 +23,8 @@ from click.testing import CliRunner
 
 from pipeline.backends import get_backend
 from pipeline.distributed import shards as shard_files
-from pipeline.distributed.worker import TODO_SCHEMA, BackendSpec, ExtractBatches, article_to_row
+from pipeline.distributed.reading import TODO_SCHEMA, article_to_row
+from pipeline.distributed.worker import BackendSpec, ExtractBatches
 from pipeline.errors import EXIT_BACKEND, BackendError
 from pipeline.ingest import ingest
 from pipeline.prompts import load_prompt

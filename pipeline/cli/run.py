@@ -89,7 +89,7 @@ from pipeline.ingest import DEFAULT_MAX_BYTES
     "--ray-batch-size",
     type=click.IntRange(min=1),
     default=None,
-    help="With --engine ray: articles per batch, hence per Parquet shard. Default: each worker's share of --jobs.",
+    help="With --engine ray: articles per batch, hence per Parquet shard. Default: each worker's share of --jobs, at least 8.",
 )
 @click.option(
     "--ray-worker-cpus",

@@ -41,8 +41,9 @@ from typing import Any
 
 from pipeline import costs
 from pipeline.backends.base import Backend
+from pipeline.distributed.reading import read_batch
 from pipeline.distributed.shards import finished_shards, remove_shards, shard_root, tidy
-from pipeline.distributed.worker import BackendSpec, ExtractBatches, read_batch, select_batch
+from pipeline.distributed.worker import BackendSpec, ExtractBatches, select_batch
 from pipeline.errors import BackendError, IngestError
 from pipeline.ingest import DEFAULT_MAX_BYTES, Article, iter_article_files, load_folder_metadata
 from pipeline.prompts import Prompt
@@ -64,7 +65,12 @@ LOCAL_MODEL_ON_RAY = (
     "--engine ray sends many requests at once and the embedded model answers one at a time: serve a model "
     "(serve-model, vLLM, llama.cpp server) and pass --base-url URL, or use --model openai/<model>"
 )
-# Blocks of the input dataset (one per batch of articles, up to this many).
+# Batches a worker holds at once (their articles share the worker's threads).
+_BATCHES_PER_WORKER = 3
+# Articles per batch (and shard) unless told: at least this many, so a shard is worth its files.
+_MIN_BATCH = 8
+# Files per reading task, and at most this many blocks in a dataset.
+_READ_BLOCK = 256
 _MAX_BLOCKS = 100_000
 # Environment variables a worker needs to build the same backend as the driver.
 _FORWARDED_ENV = ("CONFLICT_EVENTS_PLUGINS", "CONFLICT_EVENTS_NO_CACHE", "PYTHONPATH")
@@ -140,7 +146,7 @@ def run_pipeline_ray(
     backend: built on the driver (its name, model and parameters are the run's);
     spec: how each worker builds its own. workers x concurrency: requests in
     flight. batch_size: articles per batch, hence per shard (default:
-    concurrency). worker_cpus: CPUs Ray reserves per worker (extraction mostly
+    concurrency, at least 8). worker_cpus: CPUs Ray reserves per worker (extraction mostly
     waits on the server). ray_address: an existing cluster (None: a local
     runtime on this machine's cores). merge_every / merge_interval_s: the driver
     merges the shards that have arrived once this many wait or this long after
@@ -149,7 +155,7 @@ def run_pipeline_ray(
     notify = on_progress or (lambda kind, payload: None)
     workers = max(1, int(workers))
     concurrency = max(1, int(concurrency))
-    batch_size = max(1, int(batch_size or concurrency))
+    batch_size = max(1, int(batch_size or max(concurrency, _MIN_BATCH)))
     merge_every = max(1, int(merge_every))
     use_cache = cache_enabled(backend, cache)
     price = costs.backend_price(backend)
@@ -205,10 +211,9 @@ def run_pipeline_ray(
         import ray.data
 
         ray.data.DataContext.get_current().enable_progress_bars = False
-        # One block per batch: Ray Data hands whole blocks to tasks, so the blocks set the parallelism.
         paths = ray.data.from_items(
             [{"index": i, "path": str(p)} for i, p in enumerate(files)],
-            override_num_blocks=max(1, min(-(-len(files) // batch_size), _MAX_BLOCKS)),
+            override_num_blocks=max(1, min(-(-len(files) // _READ_BLOCK), _MAX_BLOCKS)),
         )
         read = paths.map_batches(
             read_batch,
@@ -238,12 +243,18 @@ def run_pipeline_ray(
         if todo:
             ids = [r["article_id"] for r in light if r["index"] in todo and r["article_id"]]
             snapshot = store.cached_responses_by_article(backend.label, ids) if use_cache else None
-            selected = read.map_batches(
-                select_batch,
-                batch_format="pyarrow",
-                batch_size=None,
-                fn_kwargs={"todo": ray.put(frozenset(todo)), "cache": ray.put(snapshot)},
-                num_cpus=worker_cpus,
+            # One block per batch: Ray Data hands whole blocks to the workers, so blocks set the parallelism.
+            # Materialised before the workers start, so no task upstream of them waits for a CPU they hold.
+            selected = (
+                read.map_batches(
+                    select_batch,
+                    batch_format="pyarrow",
+                    batch_size=None,
+                    fn_kwargs={"todo": ray.put(frozenset(todo)), "cache": ray.put(snapshot)},
+                    num_cpus=worker_cpus,
+                )
+                .repartition(max(1, min(-(-len(todo) // batch_size), _MAX_BLOCKS)))
+                .materialize()
             )
             extracted = selected.map_batches(
                 ExtractBatches,
@@ -257,12 +268,12 @@ def run_pipeline_ray(
                     "schemas": store.shard_schemas(),
                     "concurrency": concurrency,
                 },
-                # Two batches at once per worker, on its one pool of `concurrency` threads: the pool stays
-                # busy while a batch waits for its slowest article.
+                # Several batches at once per worker, on its one pool of `concurrency` threads: the pool
+                # stays busy while a batch waits for its slowest article or for the next batch to arrive.
                 compute=ray.data.ActorPoolStrategy(
                     size=workers,
-                    max_tasks_in_flight_per_actor=2,
-                    max_concurrent_calls_per_actor=2,
+                    max_tasks_in_flight_per_actor=_BATCHES_PER_WORKER,
+                    max_concurrent_calls_per_actor=_BATCHES_PER_WORKER,
                     enable_true_multi_threading=True,
                 ),
                 num_cpus=worker_cpus,

@@ -57,7 +57,6 @@ def write_shard(
         for table, rows in tables.items():
             if rows:
                 pq.write_table(_typed(to_arrow(rows), schemas[table]), tmp / f"{table}.parquet")
-        _fsync_dir(tmp)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -74,12 +73,6 @@ def _typed(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """The rows with the database's column types (a column absent from the rows stays absent)."""
     fields = [schema.field(name) for name in table.column_names]
     return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in fields], schema=pa.schema(fields))
-
-
-def _fsync_dir(folder: Path) -> None:
-    for path in folder.iterdir():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
 
 
 def finished_shards(root: Path, run_id: str | None = None) -> list[Path]:

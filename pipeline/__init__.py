@@ -28,6 +28,8 @@ _EXPORTS = {
     "extract_text": "pipeline.extraction.article",
     "extract_article": "pipeline.extraction.article",
     "run_pipeline": "pipeline.runner",
+    "run_pipeline_ray": "pipeline.distributed.engine",
+    "BackendSpec": "pipeline.distributed.worker",
     "run_eval": "pipeline.evaluation.harness",
     "Store": "pipeline.store.database",
     "get_backend": "pipeline.backends",

@@ -85,8 +85,9 @@ class Store:
     def write_articles(self, batch: Iterable[ArticleWrite]) -> None:
         """Write finished articles in one transaction: each article's rows land together or not at all.
 
-        The runner's single writer calls this once per batch; nothing else writes
-        articles, llm_calls, events, run_articles or llm_cache rows. An article
+        The runner's single writer calls this once per batch; the only other writer
+        of articles, llm_calls, events, run_articles or llm_cache rows is
+        `merge_shards` (the Ray engine's driver). An article
         already stored keeps its text; metadata that may have been added since (a
         publication date, a new file name) is refreshed.
         """

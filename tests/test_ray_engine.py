@@ -177,6 +177,22 @@ def test_rerun_on_ray_skips_everything_and_a_forced_rerun_is_answered_by_the_cac
     assert rows(db, forced.run_id)["events"] == rows(db, first.run_id)["events"]
 
 
+@needs_ray
+@pytest.mark.slow
+def test_limit_and_an_empty_folder_on_ray(ray_runtime, tmp_path, prompt):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 5)
+    (tmp_path / "empty").mkdir()
+    db = tmp_path / "events.duckdb"
+    with FakeOpenAIServer() as server:
+        nothing = run_on_ray(db, tmp_path / "empty", server.url, prompt)
+        two = run_on_ray(db, corpus, server.url, prompt, limit=2)
+        rest = run_on_ray(db, corpus, server.url, prompt)
+    assert nothing.status == "completed" and nothing.outcomes == []
+    assert [o.status for o in two.outcomes] == ["ok", "ok"], "beyond --limit: left for a later run, not recorded"
+    assert rest.count("skipped") == 2 and rest.count("ok") == 3
+
+
 def _extract_worker_pids() -> list[int]:
     """Processes of the Ray actors that extract (Ray titles them ray::MapWorker(...ExtractBatches))."""
     pids = []

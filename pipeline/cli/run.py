@@ -31,6 +31,8 @@ from pipeline.ingest import DEFAULT_MAX_BYTES
 
 # -- run-pipeline ---------------------------------------------------------------
 
+MAX_THREADS = 256  # --jobs in process: threads of one Python process
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("folder", type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path))
@@ -55,12 +57,12 @@ from pipeline.ingest import DEFAULT_MAX_BYTES
 @click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(min=1, max=256),
+    type=click.IntRange(min=1, max=65536),
     default=1,
     show_default=True,
     help="Articles extracted at once (at most this many model requests in flight). Raise it for remote "
-    "servers (e.g. 8-32, within your rate limit); the embedded local model always runs 1. With --engine ray: "
-    "the total over all workers.",
+    "servers (e.g. 8-32, within your rate limit); the embedded local model always runs 1. At most 256 in "
+    "process; with --engine ray, the total over all workers.",
 )
 @click.option(
     "--engine",
@@ -143,6 +145,9 @@ def run_pipeline_command(
 
     if engine != "ray" and (ray_address or ray_batch_size):
         click.echo("Error: --ray-address and --ray-batch-size go with --engine ray.", err=True)
+        sys.exit(EXIT_USAGE)
+    if engine != "ray" and jobs > MAX_THREADS:
+        click.echo(f"Error: --jobs is at most {MAX_THREADS} in process; past that, use --engine ray.", err=True)
         sys.exit(EXIT_USAGE)
     if engine == "ray":
         from pipeline.distributed.engine import import_ray

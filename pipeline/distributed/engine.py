@@ -89,7 +89,7 @@ def import_ray() -> Any:
 def connect_ray(address: str | None, env: dict[str, str], num_cpus: int | None = None) -> Any:
     """Join the cluster at `address` ("auto", "ray://host:10001", "host:6379") or start a local runtime."""
     ray = import_ray()
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # the run has its own progress
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # the run reports its own progress
     if ray.is_initialized():
         return ray
     runtime_env = {"env_vars": env} if env else None
@@ -211,24 +211,11 @@ def run_pipeline_ray(
         import ray.data
 
         ray.data.DataContext.get_current().enable_progress_bars = False
-        paths = ray.data.from_items(
-            [{"index": i, "path": str(p)} for i, p in enumerate(files)],
-            override_num_blocks=max(1, min(-(-len(files) // _READ_BLOCK), _MAX_BLOCKS)),
-        )
-        read = paths.map_batches(
-            read_batch,
-            batch_format="pyarrow",
-            batch_size=None,
-            fn_kwargs={
-                "root": str(root),
-                "folder_meta": folder_meta,
-                "default_published": default_published,
-                "max_bytes": max_bytes,
-            },
-            num_cpus=worker_cpus,
-        ).materialize()
-        light = sorted(
-            read.select_columns(["index", "article_id", "file_name", "error"]).take_all(), key=lambda r: r["index"]
+        read = _read(ray, files, root, folder_meta, default_published, max_bytes, worker_cpus)
+        light = (
+            sorted(read.select_columns(["index", "article_id", "file_name", "error"]).take_all(), key=_by_index)
+            if read is not None
+            else []
         )
         done = set() if force else store.completed_article_ids(backend.model, prompt.hash)
         todo, skipped = _decide(light, done, limit)
@@ -240,7 +227,7 @@ def run_pipeline_ray(
         early += [_unlisted(len(light) + i, exc, root, run_id) for i, exc in enumerate(walk_errors)]
         _write_now(store, early, summary, outcomes, notify)
 
-        if todo:
+        if todo and read is not None:
             ids = [r["article_id"] for r in light if r["index"] in todo and r["article_id"]]
             snapshot = store.cached_responses_by_article(backend.label, ids) if use_cache else None
             # One block per batch: Ray Data hands whole blocks to the workers, so blocks set the parallelism.
@@ -319,6 +306,40 @@ def run_pipeline_ray(
         if status != "interrupted":
             tidy(shards_root, run_id)
     return summary
+
+
+def _by_index(row: dict[str, Any]) -> int:
+    return int(row["index"])
+
+
+def _read(
+    ray: Any,
+    files: list[Path],
+    root: Path,
+    folder_meta: dict[str, Any],
+    default_published: date | None,
+    max_bytes: int,
+    worker_cpus: float,
+) -> Any:
+    """The files as a materialised Dataset of article rows, read on the workers (None: no file)."""
+    if not files:
+        return None
+    paths = ray.data.from_items(
+        [{"index": i, "path": str(p)} for i, p in enumerate(files)],
+        override_num_blocks=max(1, min(-(-len(files) // _READ_BLOCK), _MAX_BLOCKS)),
+    )
+    return paths.map_batches(
+        read_batch,
+        batch_format="pyarrow",
+        batch_size=None,
+        fn_kwargs={
+            "root": str(root),
+            "folder_meta": folder_meta,
+            "default_published": default_published,
+            "max_bytes": max_bytes,
+        },
+        num_cpus=worker_cpus,
+    ).materialize()
 
 
 def _decide(

@@ -307,19 +307,18 @@ def test_a_rerun_merges_the_finished_shards_of_a_stopped_run_first(ray_runtime, 
 
 @needs_ray
 @pytest.mark.slow
-def test_cli_engine_ray_with_two_servers(ray_runtime, tmp_path):
+def test_cli_engine_ray_with_two_servers_and_relative_paths(ray_runtime, tmp_path, monkeypatch):
     from pipeline.cli.run import run_pipeline_command
 
-    corpus = tmp_path / "corpus"
-    write_corpus(corpus, 6)
-    db = tmp_path / "events.duckdb"
+    monkeypatch.chdir(tmp_path)  # the folder and the database as a user types them: relative
+    write_corpus(tmp_path / "corpus", 6)
     with FakeOpenAIServer() as one, FakeOpenAIServer() as two:
         result = CliRunner().invoke(
             run_pipeline_command,
             [
-                str(corpus),
+                "corpus",
                 "--db",
-                str(db),
+                "events.duckdb",
                 "--model",
                 MODEL,
                 "--base-url",
@@ -332,17 +331,22 @@ def test_cli_engine_ray_with_two_servers(ray_runtime, tmp_path):
                 "2",
                 "--jobs",
                 "4",
+                "--ray-batch-size",
+                "3",
                 "--quiet",
             ],
         )
         assert result.exit_code == 0, result.output
         assert one.stats["requests"] > 0 and two.stats["requests"] > 0, "both servers answered"
     assert "6 extracted" in result.output
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True)
     parameters = json.loads(con.execute("SELECT parameters FROM runs").fetchone()[0])
+    paths = {r[0] for r in con.execute("SELECT path FROM articles").fetchall()}
     con.close()
     assert parameters["base_urls"] == [one.url, two.url] and parameters["base_url"] == one.url
     assert parameters["workers"] == 2 and parameters["concurrency"] == 2
+    assert all(p.startswith("corpus/") for p in paths), "paths recorded as given, as in process"
+    assert not (tmp_path / "events.duckdb.shards").exists()
 
 
 # -- without Ray ------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ def run_pipeline_ray(
     files = list(iter_article_files(root, walk_errors))
     folder_meta = {str(f): load_folder_metadata(f) for f in sorted({p.parent for p in files})}
 
-    shards_root = shard_root(store.path)
+    shards_root = shard_root(Path(store.path).absolute())  # workers run elsewhere: no relative path
     store.mark_interrupted_runs()
     _merge_leftovers(store, shards_root)
 
@@ -230,6 +230,7 @@ def run_pipeline_ray(
         if todo and read is not None:
             ids = [r["article_id"] for r in light if r["index"] in todo and r["article_id"]]
             snapshot = store.cached_responses_by_article(backend.label, ids) if use_cache else None
+            n_blocks = max(1, min(-(-len(todo) // batch_size), _MAX_BLOCKS))
             # One block per batch: Ray Data hands whole blocks to the workers, so blocks set the parallelism.
             # Materialised before the workers start, so no task upstream of them waits for a CPU they hold.
             selected = (
@@ -240,7 +241,7 @@ def run_pipeline_ray(
                     fn_kwargs={"todo": ray.put(frozenset(todo)), "cache": ray.put(snapshot)},
                     num_cpus=worker_cpus,
                 )
-                .repartition(max(1, min(-(-len(todo) // batch_size), _MAX_BLOCKS)))
+                .repartition(n_blocks)
                 .materialize()
             )
             extracted = selected.map_batches(
@@ -258,7 +259,7 @@ def run_pipeline_ray(
                 # Several batches at once per worker, on its one pool of `concurrency` threads: the pool
                 # stays busy while a batch waits for its slowest article or for the next batch to arrive.
                 compute=ray.data.ActorPoolStrategy(
-                    size=workers,
+                    size=min(workers, n_blocks),  # no idle worker for a short list
                     max_tasks_in_flight_per_actor=_BATCHES_PER_WORKER,
                     max_concurrent_calls_per_actor=_BATCHES_PER_WORKER,
                     enable_true_multi_threading=True,
@@ -325,7 +326,7 @@ def _read(
     if not files:
         return None
     paths = ray.data.from_items(
-        [{"index": i, "path": str(p)} for i, p in enumerate(files)],
+        [{"index": i, "path": str(p.absolute()), "given": str(p)} for i, p in enumerate(files)],
         override_num_blocks=max(1, min(-(-len(files) // _READ_BLOCK), _MAX_BLOCKS)),
     )
     return paths.map_batches(
@@ -333,8 +334,8 @@ def _read(
         batch_format="pyarrow",
         batch_size=None,
         fn_kwargs={
-            "root": str(root),
-            "folder_meta": folder_meta,
+            "root": str(root.absolute()),
+            "folder_meta": {str(Path(f).absolute()): meta for f, meta in folder_meta.items()},
             "default_published": default_published,
             "max_bytes": max_bytes,
         },

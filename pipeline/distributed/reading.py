@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.ingest import Article, read_article
+from pipeline.ingest import Article, display_name, read_article
 
 # An article as a row of the Ray Dataset (metadata as JSON text).
 ARTICLE_SCHEMA = pa.schema(
@@ -77,11 +77,16 @@ def read_batch(
     default_published: date | None,
     max_bytes: int,
 ) -> pa.Table:
-    """Files (index, path) into article rows: `pipeline.ingest.read_article` on each."""
+    """Files (index, path, given) into article rows: `pipeline.ingest.read_article` on each.
+
+    `path` and `root` are absolute (a worker's working folder is not the driver's);
+    the article records `given`, the path as the driver listed it, as in process.
+    """
     base = Path(root)
     rows = []
     for item in batch.to_pylist():
         path = Path(item["path"])
         article = read_article(path, base, folder_meta.get(str(path.parent), {}), default_published, max_bytes)
+        article.path = display_name(item["given"])
         rows.append(article_to_row(item["index"], article))
     return pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA)

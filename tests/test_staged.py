@@ -494,23 +494,6 @@ def test_a_country_named_as_actor_is_its_forces_and_breakdowns_are_not_swept():
     assert [s.text for s in swept] == ["Gunmen killed four farmers in Dogo."]
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("One witness says at least 20 people were killed when Syrian forces fired on protesters.", 20),
-        ("A Russian missile attack killed at least two people and wounded five others.", 2),
-        ("The blast killed five soldiers.", 5),
-        ("Ten people were killed and eight wounded, he said.", 10),
-        ("Five people were injured.", 0),
-        ("The strike killed 4 fighters and 6 civilians.", 0),  # two tolls: left to the model
-    ],
-)
-def test_stated_toll(text, expected):
-    from pipeline.extraction.text import stated_toll
-
-    assert stated_toll(text) == expected
-
-
 def test_the_wounded_are_not_counted_as_dead():
     from pipeline.extraction.text import fatalities_from
 

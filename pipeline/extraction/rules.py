@@ -39,7 +39,6 @@ RULES: dict[str, str] = {
     "actor_alias": "actor name mapped to the canonical name of the actor table",
     "actor_generic_name": "actor name mapped to a generic codebook name (Military Forces of X, Civilians, ...)",
     # tolls
-    "toll_from_sentence": "the model gave no numbers: the one plain toll its sentence states is used",
     "toll_grounded": "numbers the sentence does not state, or that count the wounded, dropped from the toll",
     "toll_cap": "a toll above MAX_INCIDENT_TOLL is a tally, not an incident: the incident is dropped",
     # incidents

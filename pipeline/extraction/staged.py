@@ -75,7 +75,6 @@ from pipeline.extraction.text import (
     reference_day,
     source_of,
     split_sentences,
-    stated_toll,
     states_deaths,
     states_harm,
 )
@@ -153,10 +152,6 @@ def _draft_from(
         fatalities = fatalities_from(slots.killed, cited_text)
         if fatalities != sum(dict.fromkeys(slots.killed)):
             rules.fired("toll_grounded")
-    elif rules.enabled("toll_from_sentence"):
-        fatalities = stated_toll(cited_text)
-        if fatalities:
-            rules.fired("toll_from_sentence")
     else:
         fatalities = 0
     if actor1 is None:

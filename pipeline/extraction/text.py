@@ -386,51 +386,6 @@ def fatalities_from(killed: list[int], text: str) -> int:
     return sum(unique)
 
 
-_NUM = r"(\d{1,3}(?:,\d{3})*|\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|dozens)"
-_STATED_TOLL = (
-    re.compile(
-        r"\b(?:killed|killing|kills|killed off)\s+(?:at least |more than |over |about |some |nearly |around )?"
-        + _NUM
-        + r"\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"\b"
-        + _NUM
-        + r"\s+(?:[\w-]+\s+){0,3}?(?:were|was|have been|had been|are|got)\s+(?:\w+\s+)?(?:killed|shot dead|slain|dead)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\b" + _NUM + r"\s+(?:[\w-]+\s+){0,2}?(?:dead|killed)\b", re.IGNORECASE),
-)
-
-
-def stated_toll(text: str) -> int:
-    """The one death toll a sentence states in a plain pattern ("20 people were killed"), or 0.
-
-    Used when the model gave no numbers for a sentence that does state deaths.
-    Two different tolls in one sentence are left to the model: 0. English
-    patterns only; in other languages the model's numbers stand alone.
-    """
-    if languages.current() != languages.ENGLISH:
-        return 0
-    text = languages.digits_for_words(text)
-    found = set()
-    for pattern in _STATED_TOLL:
-        for m in pattern.finditer(text):
-            word = m.group(1).lower()
-            n = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word.replace(",", ""))
-            if not _WOUNDED_BEFORE.search(text[: m.start(1)]):
-                found.add(n)
-    if len(found) != 1:
-        return 0
-    n = found.pop()
-    # The day of a date ("on 12 March", "March 12") is not another count.
-    undated = re.sub(_MONTH + r"\s+\d{1,2}\b|\b\d{1,2}\s+" + _MONTH, " ", text, flags=re.IGNORECASE)
-    if numbers_in(undated) - {n, 1}:
-        return 0  # other counts in the sentence ("killed 4 fighters and 6 civilians"): the model's call
-    return n if 0 < n <= MAX_INCIDENT_TOLL else 0
-
-
 # ---------------------------------------------------------------------------
 # 5. the strategy
 # ---------------------------------------------------------------------------

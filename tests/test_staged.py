@@ -597,3 +597,29 @@ def test_the_sentence_that_names_the_weapon_settles_a_merged_explosion():
     strike = draft(1, "An air strike hit the convoy, killing eight", "Air/drone strike")
     (merged,) = group_drafts([strike, body])
     assert merged.sub_event_type == "Air/drone strike"
+
+
+@pytest.mark.parametrize(
+    "country, location, sentence, expected",
+    [
+        # a site gives way to the town the sentence names it in
+        ("Nigeria", "central market", "Gunmen opened fire at the central market in Maiduguri on Friday.", "Maiduguri"),
+        (
+            "Kenya",
+            "Parliament buildings",
+            "Police fired tear gas outside the Parliament buildings in Nairobi.",
+            "Nairobi",
+        ),
+        # a site named after its town, less the generic word
+        ("Nigeria", "Kano Municipal LGA", "A bomb exploded in Kano Municipal LGA.", "Kano"),
+        # a known town, and a village the gazetteer lacks, stay: each is the most specific place named
+        ("Nigeria", "Maiduguri", "Gunmen killed five people in Maiduguri.", None),
+        ("Nigeria", "Kurmi", "Gunmen killed five people in Kurmi village near Maiduguri.", None),
+        # a site with no known town in its sentence stays
+        ("Nigeria", "the old market", "Gunmen attacked the old market at dawn.", None),
+    ],
+)
+def test_a_site_gives_way_to_the_town_its_sentence_names(country, location, sentence, expected):
+    from pipeline.extraction.normalise import town_for_site
+
+    assert town_for_site(country, location, sentence) == expected

@@ -601,6 +601,63 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     return admin1, location
 
 
+_SITE_SUFFIX = re.compile(
+    r"\s+(?:lga|metropolis|municipality|township|town|city|village|district|area|county|market|camp|"
+    r"cent(?:re|er)|junction|outskirts)$",
+    re.IGNORECASE,
+)
+_SITE_WORDS = re.compile(
+    r"\b(?:lga|metropolis|municipality|township|district|area|market|camp|cent(?:re|er)|junction|school|college|"
+    r"university|hospital|clinic|mosque|church|basilica|cathedral|temple|shrine|prison|jail|base|barracks|"
+    r"headquarters|station|airport|port|beach|hotel|parliament|ministry|palace|embassy|embassies|intersection|"
+    r"square|roundabout|bridge|highway|road|street|checkpoint|building|compound|factory|mine)\b",
+    re.IGNORECASE,
+)
+_TOWN_AFTER = re.compile(r"\b(?:in|at|of|near|outside|from)\s+((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})")
+
+
+def town_for_site(country: str, location: str | None, sentence: str) -> str | None:
+    """The town a site lies in, when the model gave a site the gazetteer does not know as a place.
+
+    The codebook's location is the most specific named place; a small model often
+    writes the site instead ("the Halima school", "Sokoto metropolis", "the
+    parliament") while the sentence names the town ("... school in Jabalia"). The
+    site is a location that names a kind of site (a school, a market, an airport,
+    a district, ...), which a village the gazetteer lacks does not: that stays. The
+    town is a name the gazetteer has, exactly, for the incident's country: the
+    site's name less a generic last word ("Bokkos" of "Bokkos LGA"), else the first
+    capitalised name after "in", "at", "of", "near", "outside" or "from" in the
+    incident's sentence. None when the location is a known place, or no town is
+    found (rule `town_for_site`).
+    """
+    from pipeline.geo.gazetteer import country_code, country_index
+    from pipeline.geo.names import normalize
+
+    if not location:
+        return None
+    cc = country_code(country)
+    if cc is None:
+        return None
+    idx = country_index(cc)
+
+    def known(name: str) -> bool:
+        hit = idx.match_place(name, None)
+        return hit is not None and hit.method == "exact" and normalize(hit.matched_name or "") == normalize(name)
+
+    if not _SITE_WORDS.search(location) or known(location) or idx.match_admin1(location)[0] is not None:
+        return None  # a village the gazetteer lacks is still the most specific place: only sites give way
+    lead = _SITE_SUFFIX.sub("", location).strip(" ,")
+    if lead != location and lead[:1].isupper() and known(lead):
+        return lead
+    for m in _TOWN_AFTER.finditer(sentence):
+        name = m.group(1)
+        for n in range(len(name.split()), 0, -1):
+            candidate = " ".join(name.split()[:n])
+            if normalize(candidate) != normalize(country) and known(candidate):
+                return candidate
+    return None
+
+
 def geo_precision_for(location: str | None, text: str) -> int:
     if not location:
         return 3

@@ -49,6 +49,8 @@ RULES: dict[str, str] = {
     "sentence_merge": "sentences about the same incident merged into one event",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",
+    "town_for_site": "a location the gazetteer does not know as a place (a school, a market, a district) "
+    "replaced by the town the site's name or the incident's sentence names",
     "place_settled": "a town given as admin1 moved to location, or the region filled from the gazetteer",
     "place_not_in_text": "a place the article never names dropped",
 }

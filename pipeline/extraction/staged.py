@@ -59,6 +59,7 @@ from pipeline.extraction.normalise import (
     normalise_actor,
     reconcile_event,
     settle_places,
+    town_for_site,
 )
 from pipeline.extraction.text import (
     MAX_INCIDENT_TOLL,
@@ -260,6 +261,11 @@ def _finish_draft(
         location = None
     if admin1 and admin1.lower() == country.lower():
         admin1 = None  # the country is not a first-level region
+    if rules.enabled("town_for_site"):
+        town = town_for_site(country, location, cited_text)
+        if town is not None:
+            rules.fired("town_for_site")
+            location = town
     if rules.enabled("place_settled"):
         settled = settle_places(country, admin1, location, text)
         if settled != (admin1, location):

@@ -54,6 +54,12 @@ from pipeline.ingest import DEFAULT_MAX_BYTES
     help="Articles extracted at once (at most this many model requests in flight). Raise it for remote "
     "servers (e.g. 8-32, within your rate limit); the embedded local model always runs 1.",
 )
+@click.option(
+    "--no-merge",
+    is_flag=True,
+    help="Do not merge the events into unique events after extraction (by default the latest events of "
+    "every article are merged, as `merge-events` does: reports of one real event become one row).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
 @handle_errors
 def run_pipeline_command(
@@ -69,6 +75,7 @@ def run_pipeline_command(
     published: Any,
     max_bytes: int,
     jobs: int,
+    no_merge: bool,
     quiet: bool,
 ) -> None:
     """Extract conflict events from every article in FOLDER into a DuckDB file.
@@ -79,9 +86,14 @@ def run_pipeline_command(
     matter, or --published.
 
     Articles already extracted with the same model and prompt are skipped, so
-    an interrupted run continues where it stopped. Query the results with SQL:
+    an interrupted run continues where it stopped. Then the events of every
+    article are merged into unique events (one row per real event reported by
+    several articles; --no-merge skips it, `merge-events` redoes it). Query the
+    results with SQL:
 
+    \b
         duckdb conflict_events.duckdb "SELECT * FROM latest_events"
+        duckdb conflict_events.duckdb "SELECT * FROM unique_events"
     """
     from pipeline.prompts import load_prompt
     from pipeline.runner import run_pipeline
@@ -142,9 +154,18 @@ def run_pipeline_command(
                 on_progress=on_progress,
                 jobs=jobs,
             )
+        merged = None
+        if not no_merge:
+            from pipeline.merge.stage import merge_store
+
+            if not quiet:
+                console.print("Merging reports of the same event ...", highlight=False)
+            merged = merge_store(store)
     finally:
         store.close()
     _print_summary(summary, backend.label, prompt.name, prompt.short_hash)
+    if merged is not None:
+        Console().print(f"Merged: {merged.line()} (SELECT * FROM unique_events).", highlight=False)
     if summary.count("failed"):
         sys.exit(EXIT_FAILED_ARTICLES)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from pipeline.cli.options import db_option, err, fail, handle_errors
 from pipeline.errors import EXIT_USAGE
@@ -73,22 +72,17 @@ def merge_events_command(db_path: str, threshold: float | None, toll_rule: str, 
     with Store(db_path) as store:
         summary = merge_store(store, settings, rebuild=rebuild, on_progress=lambda m: err.print(m, highlight=False))
         rows = [r for r in unique.unique_records(store) if (r.get("n_events") or 0) > 1]
-    out = Console()
+    out = Console(soft_wrap=True)
     out.print(f"Merged: {summary.line()}.", highlight=False)
     if show and rows:
         rows.sort(key=lambda r: (-(r.get("n_articles") or 0), str(r.get("event_date")), r["unique_event_id"]))
-        table = Table(title=f"Unique events reported by several articles ({len(rows)}; first {min(show, len(rows))})")
-        for name in ("id", "date", "type", "place", "fatalities", "reported", "articles"):
-            table.add_column(name, overflow="fold")
+        out.print(f"Unique events reported by several articles ({len(rows)}; the first {min(show, len(rows))}):")
         for r in rows[:show]:
-            table.add_row(
-                r["unique_event_id"][:9],
-                str(r.get("event_date") or ""),
-                str(r.get("sub_event_type") or ""),
-                ", ".join(str(x) for x in (r.get("location"), r.get("admin1"), r.get("country")) if x),
-                str(r.get("fatalities")),
-                f"{r.get('fatalities_low')}-{r.get('fatalities_high')}",
-                ", ".join(r.get("articles") or []),
+            place = ", ".join(str(x) for x in (r.get("location"), r.get("admin1"), r.get("country")) if x)
+            out.print(
+                f"  {r['unique_event_id'][:9]} {r.get('event_date') or '?'} {r.get('sub_event_type') or '?'} · "
+                f"{place or '?'} · {r.get('fatalities')} dead (reported {r.get('fatalities_low')}-"
+                f"{r.get('fatalities_high')}) · {', '.join(r.get('articles') or [])}",
+                highlight=False,
             )
-        out.print(table)
     out.print(f"Unique events are in {Path(db_path).resolve()} (SELECT * FROM unique_events).", highlight=False)

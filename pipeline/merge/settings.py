@@ -81,7 +81,7 @@ class MergeSettings:
     near_km: float = 3.0
     near_place: float = 0.7
     region_only: float = 0.4
-    unknown_place: float = 0.3
+    unknown_place: float = 0.0
 
     no_actors: float = 0.5
 

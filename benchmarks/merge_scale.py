@@ -131,7 +131,46 @@ def pairwise_f1(clusters: list[list[int]], labels: list[str]) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def measure(n: int, n_countries: int) -> dict[str, Any]:
+EVENT_COLUMNS = (
+    "event_id article_id event_date event_end_date time_precision event_type sub_event_type actor1 actor2 "
+    "country admin1 location geo_precision latitude longitude geo_method fatalities civilian_targeting source "
+    "notes evidence"
+).split()
+
+
+def measure_store(records: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
+    """The product's path: the events in a DuckDB file (written untimed), then `merge_store` and a rerun."""
+    from pipeline.merge.stage import merge_store
+    from pipeline.store.database import Store
+    from pipeline.store.rows import insert_rows
+
+    db = folder / "merge_scale.duckdb"
+    db.unlink(missing_ok=True)
+    with Store(db) as store:
+        store.start_run({"run_id": "synthetic", "model": "synthetic", "prompt_hash": "-"})
+        articles = {r["article_id"]: r for r in records}
+        insert_rows(store.con, "articles", [
+            {"article_id": a, "file_name": r["file_name"], "published": r["published"], "text": ""}
+            for a, r in articles.items()
+        ])  # fmt: skip
+        insert_rows(store.con, "run_articles", [
+            {"run_id": "synthetic", "article_id": a, "file_name": r["file_name"], "status": "ok"}
+            for a, r in articles.items()
+        ])  # fmt: skip
+        insert_rows(store.con, "events", [
+            {**{c: r.get(c) for c in EVENT_COLUMNS}, "run_id": "synthetic", "event_index": 0} for r in records
+        ])  # fmt: skip
+        t0 = time.perf_counter()
+        first = merge_store(store)
+        t1 = time.perf_counter()
+        again = merge_store(store)
+        t2 = time.perf_counter()
+    db.unlink(missing_ok=True)
+    assert again.n_changed == 0, "a rerun changed unique events"
+    return {"db_merge_s": round(t1 - t0, 2), "db_rerun_s": round(t2 - t1, 2), "db_unique": first.n_unique}
+
+
+def measure(n: int, n_countries: int, folder: Path | None = None) -> dict[str, Any]:
     records, labels = synthesise(n, n_countries)
     t0 = time.perf_counter()
     events = [to_merge_event(r) for r in records]
@@ -140,8 +179,10 @@ def measure(n: int, n_countries: int) -> dict[str, Any]:
     t2 = time.perf_counter()
     rows = [merged_row([records[i] for i in members]) for members in result.clusters]
     t3 = time.perf_counter()
+    stored = measure_store(records, folder) if folder else {}
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        **stored,
         "events": len(records),
         "unique": len(rows),
         "pairs": result.n_pairs,
@@ -158,16 +199,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
     parser.add_argument("--countries", type=int, default=100, help="countries the copies are spread over")
+    parser.add_argument(
+        "--db-dir",
+        type=Path,
+        default=None,
+        help="also write the events into a DuckDB file in this folder and time merge_store (read, merge, "
+        "write) and an idempotent rerun: the product's path",
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.countries)))
+        print(json.dumps(measure(args.child, args.countries, args.db_dir)))
         return
     print(f"{'events':>8} {'unique':>8} {'pairs':>9} {'features s':>10} {'cluster s':>9} {'rows s':>7} "
-          f"{'total s':>8} {'s/1k ev':>8} {'peak MB':>8} {'pair F1':>8}")  # fmt: skip
+          f"{'total s':>8} {'s/1k ev':>8} {'peak MB':>8} {'pair F1':>8}"
+          + (f" {'db merge s':>10} {'db rerun s':>10}" if args.db_dir else ""))  # fmt: skip
     for n in args.sizes:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(n), "--countries", str(args.countries)],
+            [sys.executable, __file__, "--child", str(n), "--countries", str(args.countries)]
+            + (["--db-dir", str(args.db_dir)] if args.db_dir else []),
             check=True,
             capture_output=True,
             text=True,
@@ -176,11 +226,13 @@ def main() -> None:
         print(
             f"{m['events']:>8} {m['unique']:>8} {m['pairs']:>9} {m['features_s']:>10} {m['cluster_s']:>9} "
             f"{m['rows_s']:>7} {m['total_s']:>8} {1000 * m['total_s'] / m['events']:>8.3f} {m['peak_rss_mb']:>8} "
-            f"{m['pairwise_f1']:>8}",
+            f"{m['pairwise_f1']:>8}" + (f" {m['db_merge_s']:>10} {m['db_rerun_s']:>10}" if args.db_dir else ""),
             flush=True,
         )
     print("total s: features + blocking, pair scores and clustering + merged rows (no database); "
-          "peak MB: max RSS of the process (synthesis and the gazetteer included).")  # fmt: skip
+          "peak MB: max RSS of the process (synthesis and the gazetteer included); db merge s: merge_store "
+          "on a DuckDB file (read the latest events, merge, write every unique event); db rerun s: the same "
+          "merge again (incremental, writes nothing).")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -323,6 +323,16 @@ def test_views_count_each_real_event_once_and_work_before_any_merge(two_reports)
     assert by_admin1 == [(2, 17)] and dyads == [(2, 17)]
 
 
+def test_an_article_added_after_the_merge_counts_as_its_own_event_until_the_next(two_reports):
+    with Store(two_reports) as store:
+        merge_store(store)
+        store.start_run({"run_id": "run2", "model": "m", "prompt_hash": "h"})
+        _add_article(store, "run2", "followup", "2021-03-04", [{"fatalities": 16}])
+        assert store.con.execute("SELECT events, fatalities FROM events_per_day").fetchall() == [(3, 33)]
+        merge_store(store)
+        assert store.con.execute("SELECT events, fatalities FROM events_per_day").fetchall() == [(2, 19)]
+
+
 def test_merging_again_changes_nothing_and_new_reports_join_the_stored_event(two_reports):
     with Store(two_reports) as store:
         merge_store(store)

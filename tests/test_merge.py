@@ -102,9 +102,20 @@ def test_the_same_attack_in_a_town_25_km_away_is_another_event():
 
 def test_a_village_within_the_gazetteer_tolerance_is_the_same_place():
     here = ev("a1", location="Kafr Zaytun", latitude=35.70, longitude=36.60, geo_method="exact")
-    near = ev("a2", location="Zaytun Market", latitude=35.71, longitude=36.60, geo_method="exact", fatalities=12)
+    near = ev("a2", location="Tell Qarn", latitude=35.71, longitude=36.60, geo_method="exact", fatalities=12)
     ps = pair(here, near)
     assert ps.compatible and ps.parts[2] == DEFAULT_SETTINGS.near_place
+
+
+def test_a_site_named_by_one_report_may_stand_beside_its_town():
+    town = ev("a1", location="Kafr Zaytun", fatalities=10)
+    airport = ev("a2", location="Abu Qasim airport", fatalities=13)
+    ps = pair(town, airport)
+    assert ps.compatible and ps.parts[2] == DEFAULT_SETTINGS.site_in_town and ps.score >= DEFAULT_SETTINGS.threshold
+    # the same site word in other spellings is the same place
+    assert pair(ev("a1", location="Zaytun junction"), ev("a2", location="Zeitoun intersection")).parts[2] == 1.0
+    # a site in another region is not
+    assert not pair(town, ev("a3", location="Abu Qasim airport", admin1="Hama")).compatible
 
 
 def test_the_same_armed_group_in_another_province_the_same_day_is_another_event():

@@ -9,6 +9,7 @@ first choice. Places go through the scorer's spelling normalisation
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -57,6 +58,21 @@ def _place(name: str) -> str:
     return place_key(name)
 
 
+@lru_cache(maxsize=4096)
+def _site_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alts = sorted({place_key(w) for w in words}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(a) for a in alts if a) + r")\b")
+
+
+@lru_cache(maxsize=65536)
+def _site(key: str, words: tuple[str, ...]) -> tuple[str, bool]:
+    """A place key without its site words, and whether it had any ("zobe junction" -> "zobe", True)."""
+    stripped = " ".join(_site_pattern(words).sub(" ", key).split())
+    if stripped == key:
+        return key, False
+    return (stripped or key), True
+
+
 @lru_cache(maxsize=16384)
 def _region(name: str) -> str:
     return place_key(normalize_admin1(name) or name)
@@ -74,8 +90,9 @@ class MergeEvent:
     end: int
     event_type: str
     sub_event_type: str
-    location: str  # place_key of the location ("" when none)
+    location: str  # place_key of the location without site words ("" when none)
     location_raw: str
+    site: bool  # the location names a site (airport, school, junction ...)
     admin1: str  # normalised region ("" when none)
     lat: float | None
     lon: float | None
@@ -104,6 +121,7 @@ def to_merge_event(
     end = max(start, end_d.toordinal()) if end_d and start else start
     country = plain(record.get("country")) or ""
     location = plain(record.get("location")) or ""
+    loc_key, site = _site(_place(location), settings.site_words) if location.strip() else ("", False)
     admin1 = plain(record.get("admin1")) or ""
     lat, lon = plain(record.get("latitude")), plain(record.get("longitude"))
     method = plain(record.get("geo_method"))
@@ -119,8 +137,9 @@ def to_merge_event(
         end=end,
         event_type=str(plain(record.get("event_type")) or ""),
         sub_event_type=str(plain(record.get("sub_event_type")) or ""),
-        location=_place(location) if location.strip() else "",
+        location=loc_key,
         location_raw=location,
+        site=site,
         admin1=_region(admin1) if admin1.strip() else "",
         lat=float(lat) if precise else None,
         lon=float(lon) if precise else None,

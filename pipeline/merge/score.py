@@ -112,6 +112,8 @@ def _place_part(a: MergeEvent, b: MergeEvent, s: MergeSettings) -> tuple[float |
             if km <= s.near_km:
                 return s.near_place, ""
             return None, f"places {a.location_raw!r} and {b.location_raw!r} are {km:.0f} km apart"
+        if (a.site or b.site) and not (a.admin1 and b.admin1 and not same_place(a.admin1, b.admin1)):
+            return s.site_in_town, ""
         return None, f"places {a.location_raw!r} and {b.location_raw!r} differ"
     if a.admin1 and b.admin1 and not same_place(a.admin1, b.admin1):
         # a location on one side may be the other's region given as a town ("Saada" / "Saada")

@@ -15,15 +15,20 @@ How two event records are compared (see `score.py`):
      (``other_sub_other_day_veto``: the territory taken the day after a clash
      is another event; one report's error in one field is common, in both rare);
    - both name a location, the names are not the same place (spelling-normalised,
-     consonant skeleton, fuzzy ratio, or one name inside the other) and the
-     gazetteer does not put them within ``near_km`` of each other;
+     site words such as "junction" or "market" left out, consonant skeleton, fuzzy
+     ratio, or one name inside the other) and the gazetteer does not put them within
+     ``near_km`` of each other; unless one of them names a site (``SITE_WORDS``:
+     "Inca Manco Capac airport", "Lhubiriha Secondary School") and the gazetteer
+     does not place both, in which case it may be a site of the other's town
+     (place part ``site_in_town``);
    - the places are unknown or vague on one side and both name a region
      (admin1), and the regions differ.
 3. **Pair score** in [0, 1], a weighted sum of five parts:
    ``w_type`` (1 same sub-event type, ``same_type_other_sub`` same event type,
    ``confusable_type`` a confusable pair), ``w_date`` (1 overlapping dates,
    ``date_gap_score`` one day apart), ``w_place`` (1 same place,
-   ``near_place`` within ``near_km``, ``region_only`` same region with a
+   ``near_place`` within ``near_km``, ``site_in_town`` a site beside a town
+   name, ``region_only`` same region with a
    location on one side only, ``unknown_place`` no place to compare),
    ``w_actors`` (share of the actors that match through the alias table;
    a wildcard actor such as "Unidentified armed group" matches any named one;
@@ -55,6 +60,16 @@ CONFUSABLE_TYPES: frozenset[frozenset[str]] = frozenset(
     }
 )
 
+# Words that name a site inside a town, not the town: "Zobe junction" is compared as "Zobe", and
+# a site's name ("Inca Manco Capac airport") may stand beside its town's ("Juliaca").
+SITE_WORDS: tuple[str, ...] = (
+    "airport", "international airport", "air base", "base", "junction", "intersection", "roundabout",
+    "crossroads", "market", "marketplace", "school", "secondary school", "primary school", "university",
+    "prison", "jail", "mosque", "church", "hospital", "camp", "road", "street", "bridge", "checkpoint",
+    "compound", "headquarters", "police station", "station", "hotel", "mall", "shopping centre",
+    "shopping center", "hypermarket", "store", "building", "neighbourhood", "neighborhood", "district",
+)  # fmt: skip
+
 # Generic actor names that stand for any specific group: a first report's unknown
 # perpetrator is the group a later report names.
 WILDCARD_ACTORS: tuple[str, ...] = ("Unidentified armed group", "Rebel groups")
@@ -80,6 +95,7 @@ class MergeSettings:
 
     near_km: float = 3.0
     near_place: float = 0.7
+    site_in_town: float = 0.3
     region_only: float = 0.4
     unknown_place: float = 0.0
 
@@ -93,6 +109,7 @@ class MergeSettings:
 
     toll_rule: str = "latest"  # see merged.TOLL_RULES
     wildcard_actors: tuple[str, ...] = WILDCARD_ACTORS
+    site_words: tuple[str, ...] = SITE_WORDS
     confusable_types: frozenset[frozenset[str]] = field(default=CONFUSABLE_TYPES)
 
     def with_threshold(self, threshold: float | None) -> MergeSettings:
@@ -101,6 +118,7 @@ class MergeSettings:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["wildcard_actors"] = list(self.wildcard_actors)
+        d["site_words"] = list(self.site_words)
         d["confusable_types"] = sorted(sorted(p) for p in self.confusable_types)
         return d
 

@@ -116,6 +116,9 @@ def merge_store(
 
     stored = db.stored_unique_events(store)
     stored_member_rows = db.stored_members(store)
+    stored_sizes: dict[str, int] = defaultdict(int)
+    for m in stored_member_rows.values():
+        stored_sizes[m["unique_event_id"]] += 1
     now = db.now()
     upserts, members_out, links_out = [], [], []
     n_multi = 0
@@ -142,7 +145,7 @@ def merge_store(
             stored_member_rows.get(e, {}).get("unique_event_id") == uid
             and stored_member_rows[e].get("link_score") == best_link.get(e)
             for e in member_ids
-        ) and sum(1 for m in stored_member_rows.values() if m["unique_event_id"] == uid) == len(member_ids)
+        ) and stored_sizes.get(uid, 0) == len(member_ids)
         if old is not None and same_members and _same(old, row):
             continue
         upserts.append(

@@ -118,6 +118,13 @@ def test_a_site_named_by_one_report_may_stand_beside_its_town():
     assert not pair(town, ev("a3", location="Abu Qasim airport", admin1="Hama")).compatible
 
 
+def test_a_location_that_only_repeats_the_region_is_compared_as_the_region():
+    town = ev("a1", location="Kafr Zaytun", latitude=35.70, longitude=36.60, geo_method="exact")
+    province = ev("a2", location="Idlib", latitude=35.93, longitude=36.63, geo_method="exact", fatalities=12)
+    ps = pair(town, province)
+    assert ps.compatible and ps.parts[2] == DEFAULT_SETTINGS.region_only
+
+
 def test_the_same_armed_group_in_another_province_the_same_day_is_another_event():
     kw = {"actor1": "Saudi-led coalition", "actor1_type": "external_forces", "country": "Yemen"}
     prison = ev("a1", admin1="Marib", location="Wadi Abida", fatalities=40, **kw)

@@ -126,6 +126,10 @@ def to_merge_event(
     lat, lon = plain(record.get("latitude")), plain(record.get("longitude"))
     method = plain(record.get("geo_method"))
     precise = isinstance(lat, (int, float)) and isinstance(lon, (int, float)) and method in PRECISE_GEO_METHODS
+    region = _region(admin1) if admin1.strip() else ""
+    if loc_key and region and loc_key == region:
+        # a location that only repeats the region ("Idlib, Idlib") may mean the region: compared as the region
+        loc_key, precise = "", False
     names = [n for n in (_actor_name(record.get("actor1")), _actor_name(record.get("actor2"))) if n]
     fatalities = plain(record.get("fatalities"))
     return MergeEvent(
@@ -140,7 +144,7 @@ def to_merge_event(
         location=loc_key,
         location_raw=location,
         site=site,
-        admin1=_region(admin1) if admin1.strip() else "",
+        admin1=region,
         lat=float(lat) if precise else None,
         lon=float(lon) if precise else None,
         actors=tuple(sorted(aliases.canonical(n) for n in names)),

@@ -22,7 +22,8 @@ How two event records are compared (see `score.py`):
      does not place both, in which case it may be a site of the other's town
      (place part ``site_in_town``);
    - the places are unknown or vague on one side and both name a region
-     (admin1), and the regions differ.
+     (admin1), and the regions differ. (A location that only repeats its
+     region, "Idlib, Idlib", is read as the region: it may mean the province.)
 3. **Pair score** in [0, 1], a weighted sum of five parts:
    ``w_type`` (1 same sub-event type, ``same_type_other_sub`` same event type,
    ``confusable_type`` a confusable pair), ``w_date`` (1 overlapping dates,

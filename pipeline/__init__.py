@@ -14,9 +14,9 @@ Names are imported on first use, so `import pipeline` stays cheap (the command
 line tools start fast and the model is loaded only when a backend is built).
 
 Layout, one package per stage (see CONTRIBUTING.md for the path of one article):
-`ingest` -> `extraction` (over `backends`) -> `geo` -> `store`, with `runner`
-driving them; `export`, `evaluation` and `cli` sit on top; `errors` and `paths`
-at the bottom.
+`ingest` -> `extraction` (over `backends`) -> `geo` -> `store` -> `merge`, with
+`runner` driving them; `export`, `evaluation` and `cli` sit on top; `errors` and
+`paths` at the bottom.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ _EXPORTS = {
     "run_pipeline_ray": "pipeline.distributed.engine",
     "BackendSpec": "pipeline.distributed.worker",
     "run_eval": "pipeline.evaluation.harness",
+    "merge_store": "pipeline.merge.stage",
     "Store": "pipeline.store.database",
     "get_backend": "pipeline.backends",
     "register_backend": "pipeline.backends",

@@ -161,34 +161,47 @@ def test_run_option_shows_one_run(db):
     assert unknown.exit_code == 2 and "no run 'zzzz'" in unknown.output
 
 
-def test_unique_events_shown_only_when_the_merge_tables_exist(db):
+def test_unique_events_shown_only_when_a_merge_has_filled_the_tables(db):
     result = invoke(review_command, "--db", db, "--unique", "-o", db.parent / "u.html")
-    assert result.exit_code == 2 and "no unique_events tables" in result.output
-    con = duckdb.connect(str(db))  # the tables as the merge step creates them (shared contract)
-    con.execute(
-        "CREATE TABLE unique_events (unique_event_id VARCHAR PRIMARY KEY, event_type VARCHAR, sub_event_type VARCHAR,"
-        " event_date DATE, event_end_date DATE, country VARCHAR, admin1 VARCHAR, location VARCHAR, fatalities INTEGER,"
-        " fatalities_low INTEGER, fatalities_high INTEGER, fatalities_latest INTEGER, fatalities_rule VARCHAR,"
-        " n_events INTEGER, n_articles INTEGER, sources VARCHAR, updated_at TIMESTAMP)"
-    )
-    con.execute(
-        "CREATE TABLE unique_event_members (unique_event_id VARCHAR NOT NULL, event_id VARCHAR NOT NULL,"
-        " article_id VARCHAR NOT NULL, link_score DOUBLE, PRIMARY KEY (event_id))"
-    )
+    assert result.exit_code == 2 and "no unique_events tables" in result.output and "merge-events" in result.output
+    con = duckdb.connect(str(db))
     two = con.execute("SELECT event_id, article_id FROM latest_events ORDER BY article LIMIT 2 OFFSET 2").fetchall()
     assert two[0][1] != two[1][1]
-    con.execute("INSERT INTO unique_events (unique_event_id, event_type, fatalities, fatalities_rule, n_events, "
-                "n_articles) VALUES ('u1', 'Battles', 9, 'lowest', 2, 2)")  # fmt: skip
-    con.execute("INSERT INTO unique_event_members VALUES ('u1', ?, ?, NULL), ('u1', ?, ?, 0.8)", [*two[0], *two[1]])
+    # a second report of the third event, in another article, two days later and with a higher toll
+    con.execute(
+        """
+        INSERT INTO articles (article_id, file_name, published, text)
+        SELECT 'followup0000001', 'zz_followup.txt', published + 2, text FROM articles WHERE article_id = ?
+        """,
+        [two[0][1]],
+    )
+    con.execute(
+        """
+        INSERT INTO events SELECT * REPLACE ('ev-followup' AS event_id, 'followup0000001' AS article_id,
+            fatalities + 1 AS fatalities) FROM events WHERE event_id = ?
+        """,
+        [two[0][0]],
+    )
+    run_id = con.execute("SELECT run_id FROM events WHERE event_id = ?", [two[0][0]]).fetchone()[0]
+    con.execute(
+        "INSERT INTO run_articles (run_id, article_id, file_name, status, finished_at) "
+        "VALUES (?, 'followup0000001', 'zz_followup.txt', 'ok', now())",
+        [run_id],
+    )
     con.close()
+    from pipeline.merge.stage import merge_store
+
+    with Store(db) as store:
+        merge_store(store)
     data = data_block(page_of(db, "--unique"))
     events = {e["event_id"]: e for i in data["items"] for e in i["events"]}
     assert data["unique"]
     merged = events[two[0][0]]["unique"]
-    assert merged["unique_event_id"] == "u1" and merged["n_articles"] == 2
-    assert {m["article_id"] for m in merged["members"]} == {two[0][1], two[1][1]}
-    assert sum(1 for e in events.values() if e["unique"]) == 2
-    assert data_block(page_of(db))["unique"]  # shown without the flag too, once the tables exist
+    assert merged["n_articles"] == 2 and merged["n_events"] == 2
+    assert {m["event_id"] for m in merged["members"]} == {two[0][0], "ev-followup"}
+    assert events["ev-followup"]["unique"]["unique_event_id"] == merged["unique_event_id"]
+    assert merged["fatalities"] == events["ev-followup"]["fatalities"]  # the later report's toll
+    assert data_block(page_of(db))["unique"]  # shown without the flag too, once a merge has run
 
 
 def test_scale_5000_events_builds_one_page_with_its_data_once(tmp_path):

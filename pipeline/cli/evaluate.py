@@ -124,7 +124,11 @@ def run_eval_command(
 
     Results go to the tables eval_runs and eval_articles, and to OUT.md and
     OUT.html (one column per run, in the order given: --run first, then the
-    pairs, models outer, prompts inner). Examples:
+    pairs, models outer, prompts inner). When the gold folder has a
+    clusters.json beside it (a gold clustering of its events into real
+    events), the merge step is scored too: on the gold events, and end to end
+    on every column's events (pairwise link and B-cubed F1, wrong links with
+    hard negatives first). Examples:
 
     \b
         run-eval --gold ../shared/dev2/gold --articles ../shared/dev2/articles --prompt default --prompt peer
@@ -261,6 +265,17 @@ def _print_summary(outcome: Any) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    merges = ([("gold events as input", outcome.merge_gold)] if outcome.merge_gold else []) + [
+        (f"{c.label} (end to end)", c.merge) for c in outcome.columns if c.merge
+    ]
+    for label, m in merges:
+        out.print(
+            f"Merging, {label}: pairwise P {_fmt(m['precision'])} R {_fmt(m['recall'])} F1 {_fmt(m['f1'])} · "
+            f"B-cubed F1 {_fmt(m['bcubed_f1'])} · hard negatives merged {m['hard_negatives_merged']} · "
+            f"{m['n_unique_events']} unique events of {m['n_events']} (gold clusters {m['n_gold_clusters_all']})",
+            highlight=False,
+            soft_wrap=True,
+        )
     if outcome.md_path:
         out.print(f"Report: {outcome.md_path}  {outcome.html_path}", highlight=False, soft_wrap=True)
     if outcome.review_path:

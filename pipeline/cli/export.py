@@ -47,13 +47,22 @@ EXPORT_FORMATS = ["jsonl", "csv", "parquet", "acled-csv", "map"]
     is_flag=True,
     help="Leave out the events whose latest reviewer decision is 'wrong' (see `review --apply`).",
 )
+@click.option(
+    "--unique",
+    is_flag=True,
+    help="One row per real event: the unique events of the merge step (run-pipeline merges; "
+    "merge-events re-merges), with every source in `source` and every article in `article`.",
+)
 @handle_errors
 def export_events_command(
-    db_path: str, fmt: str, run_id: str | None, output: str | None, exclude_rejected: bool
+    db_path: str, fmt: str, run_id: str | None, output: str | None, exclude_rejected: bool, unique: bool
 ) -> None:
     """Export extracted events with the codebook's field names.
 
-    Every object carries an `article` key with the article's file name.
+    Every object carries an `article` key with the article's file name. With
+    --unique, the reports of one real event are one row (`unique_event_id`,
+    the toll the merge chose with `fatalities_low/high/latest` and
+    `fatalities_rule`, `articles`, `members`).
     """
     from pipeline.export import export_events
     from pipeline.store.database import Store
@@ -62,7 +71,13 @@ def export_events_command(
         fail(f"{db_path}: no such database; run `run-pipeline FOLDER --db {db_path}` first", EXIT_USAGE)
     if fmt in ("parquet", "map") and not output:
         fail(f"{fmt} needs --output FILE", EXIT_USAGE)
+    if unique and (run_id or exclude_rejected):
+        fail(
+            "--unique exports the merged latest events of every article: leave out --run and --exclude-rejected "
+            "(or export them without --unique)",
+            EXIT_USAGE,
+        )
     with Store(db_path) as store:
-        count = export_events(store, fmt, output, run_id, exclude_rejected=exclude_rejected)
+        count = export_events(store, fmt, output, run_id, exclude_rejected=exclude_rejected, unique=unique)
     if output:
-        err.print(f"Wrote {count} events to {output}", highlight=False)
+        err.print(f"Wrote {count} {'unique ' if unique else ''}events to {output}", highlight=False)

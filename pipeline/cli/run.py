@@ -100,6 +100,12 @@ MAX_THREADS = 256  # --jobs in process: threads of one Python process
     show_default=True,
     help="With --engine ray: CPUs Ray reserves for each worker (they mostly wait on the model server).",
 )
+@click.option(
+    "--no-merge",
+    is_flag=True,
+    help="Do not merge the events into unique events after extraction (by default the latest events of "
+    "every article are merged, as `merge-events` does: reports of one real event become one row).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
 @handle_errors
 def run_pipeline_command(
@@ -120,6 +126,7 @@ def run_pipeline_command(
     ray_workers: int,
     ray_batch_size: int | None,
     ray_worker_cpus: float,
+    no_merge: bool,
     quiet: bool,
 ) -> None:
     """Extract conflict events from every article in FOLDER into a DuckDB file.
@@ -130,9 +137,14 @@ def run_pipeline_command(
     matter, or --published.
 
     Articles already extracted with the same model and prompt are skipped, so
-    an interrupted run continues where it stopped. Query the results with SQL:
+    an interrupted run continues where it stopped. Then the events of every
+    article are merged into unique events (one row per real event reported by
+    several articles; --no-merge skips it, `merge-events` redoes it). Query the
+    results with SQL:
 
+    \b
         duckdb conflict_events.duckdb "SELECT * FROM latest_events"
+        duckdb conflict_events.duckdb "SELECT * FROM unique_events"
 
     Past one machine: --engine ray runs the extraction on a Ray cluster
     (--ray-address) against one or more OpenAI-compatible servers (--base-url,
@@ -238,9 +250,18 @@ def run_pipeline_command(
                     on_progress=on_progress,
                     jobs=jobs,
                 )
+        merged = None
+        if not no_merge:
+            from pipeline.merge.stage import merge_store
+
+            if not quiet:
+                console.print("Merging reports of the same event ...", highlight=False)
+            merged = merge_store(store)
     finally:
         store.close()
     _print_summary(summary, backend.label, prompt.name, prompt.short_hash)
+    if merged is not None:
+        Console().print(f"Merged: {merged.line()} (SELECT * FROM unique_events).", highlight=False)
     if summary.count("failed"):
         sys.exit(EXIT_FAILED_ARTICLES)
 

@@ -50,6 +50,7 @@ from typing import Any
 
 from pipeline.errors import EvalError, UnknownRun
 from pipeline.errors import UnknownRun as StoreUnknownRun
+from pipeline.evaluation import merging
 from pipeline.evaluation.gold import load_gold
 from pipeline.evaluation.report import render_html, render_markdown
 from pipeline.evaluation.scoring import AliasTable, RunScore, score_run
@@ -101,6 +102,8 @@ class EvalColumn:
     n_failed: int = 0  # articles that failed in a run started for this column
     new_run: bool = False  # a run was started for this column
     notes: list[str] = field(default_factory=list)  # warnings worth printing
+    predictions: dict[str, list[dict]] = field(default_factory=dict, repr=False)  # gold article -> events scored
+    merge: dict[str, Any] | None = None  # merge scores end to end (`merging.score_predicted_merge`)
 
     @property
     def model_label(self) -> str:
@@ -120,6 +123,7 @@ class EvalColumn:
             "score": self.score.to_dict(),
             "stats": dict(self.stats),
             "sources": dict(self.sources),
+            "merge": self.merge,
         }
 
 
@@ -131,6 +135,7 @@ class EvalOutcome:
     md_path: Path | None = None
     html_path: Path | None = None
     review_path: Path | None = None  # the review page the report's per-article rows link to
+    merge_gold: dict[str, Any] | None = None  # merge scores on gold events as input (clusters.json beside the gold)
 
     @property
     def n_failed(self) -> int:
@@ -273,6 +278,7 @@ def score_stored_run(
         score=score,
         stats=column_stats(store, stat_rows, run_id),
         sources={name: run_id for name in predictions},
+        predictions=predictions,
         **_column_meta(store, run_id),
     )
     missing = [n for n in gold if n not in predictions]
@@ -419,6 +425,7 @@ def run_pair(
         backend=meta["backend"] or backend_name,
         prompt_name=prompt.name,
         prompt_hash=prompt.hash,
+        predictions=predictions,
     )
     reused = sum(1 for run in sources.values() if run != new_run)
     if reused:
@@ -471,6 +478,7 @@ def save_eval(store: Store, eval_id: str, gold_path: str | Path, columns: Sequen
                         "stats": c.stats,
                         "sources": c.sources,
                         "new_run": c.new_run,
+                        "merge": c.merge,
                     },
                     default=str,
                 ),
@@ -520,6 +528,7 @@ def load_eval_columns(store: Store, eval_id: str | None = None) -> list[dict[str
                 "prompt_hash": m.get("prompt_hash"),
                 "score": score,
                 "stats": m.get("stats") or {},
+                "merge": m.get("merge"),
             }
         )
     columns.sort(key=lambda c: c.pop("position"))
@@ -533,17 +542,21 @@ def report_base(out: str | Path) -> Path:
 
 
 def write_report(
-    columns: Sequence[dict[str, Any]], out: str | Path, review_page: str | None = None
+    columns: Sequence[dict[str, Any]],
+    out: str | Path,
+    review_page: str | None = None,
+    merge_gold: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``<out>.md`` and ``<out>.html``; a .md/.html suffix on ``out`` is dropped first.
 
     review_page: the review page (a path relative to the report) its per-article rows link to.
+    merge_gold: the merge scores on gold events as input (shown with the columns' end-to-end ones).
     """
     out = report_base(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out.with_name(out.name + ".md"), out.with_name(out.name + ".html")
-    md_path.write_text(render_markdown(list(columns)), encoding="utf-8")
-    html_path.write_text(render_html(list(columns), review_page=review_page), encoding="utf-8")
+    md_path.write_text(render_markdown(list(columns), merge_gold=merge_gold), encoding="utf-8")
+    html_path.write_text(render_html(list(columns), review_page=review_page, merge_gold=merge_gold), encoding="utf-8")
     return md_path, html_path
 
 
@@ -653,10 +666,37 @@ def run_eval(
 
     _label_columns(columns)
     outcome = EvalOutcome(eval_id=uuid.uuid4().hex, gold_path=str(gold_dir), columns=columns)
+    outcome.merge_gold = score_merging(gold_dir, gold, columns, aliases=aliases)
     save_eval(store, outcome.eval_id, gold_dir, columns)
     if out is not None:
         outcome.review_path = write_review_page(store, columns, out)
         outcome.md_path, outcome.html_path = write_report(
-            [c.report_column() for c in columns], out, outcome.review_path.name if outcome.review_path else None
+            [c.report_column() for c in columns],
+            out,
+            outcome.review_path.name if outcome.review_path else None,
+            merge_gold=outcome.merge_gold,
         )
     return outcome
+
+
+def score_merging(
+    gold_dir: str | Path, gold: dict[str, dict], columns: Sequence[EvalColumn], *, aliases: AliasTable | None = None
+) -> dict[str, Any] | None:
+    """When the gold folder has a ``clusters.json`` beside it: score the merge step on the gold events
+    (returned) and end to end on each column's predicted events (``column.merge``). None without one."""
+    path = merging.clusters_path(gold_dir)
+    if not path.is_file():
+        return None
+    try:
+        clusters = merging.load_clusters(path)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise EvalError(f"{path}: not a clusters file ({exc})") from None
+    for c in columns:
+        matches = {name: [(m.gold_index, m.pred_index) for m in a.matches] for name, a in c.score.articles.items()}
+        c.merge = merging.score_predicted_merge(
+            gold, clusters, c.predictions, matches, aliases=aliases, label=c.label
+        ).to_dict()
+        c.merge["n_gold_clusters_all"] = clusters.n_clusters
+    result = merging.score_gold_merge(gold, clusters, aliases=aliases).to_dict()
+    result["n_gold_clusters_all"] = clusters.n_clusters
+    return result

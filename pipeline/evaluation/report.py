@@ -356,8 +356,126 @@ def _md_table(header: list[str], rows: Iterable[list[str]], left: Iterable[int] 
     return lines
 
 
-def render_markdown(columns: list[dict]) -> str:
-    """The report as GitHub-flavoured Markdown."""
+# --------------------------------------------------------------------------- merging
+
+
+MERGE_WRONG_SHOWN = 40  # wrong links listed per measurement
+
+
+def _merge_measurements(columns: list[dict], merge_gold: dict | None) -> list[tuple[str, dict]]:
+    """(label, merge score dict) of every measurement: gold events as input, then each run end to end."""
+    out: list[tuple[str, dict]] = []
+    if merge_gold:
+        out.append(("gold events as input (merge logic alone)", merge_gold))
+    for k, c in enumerate(columns):
+        if c.get("merge"):
+            out.append((f"{_label(c, k)} (end to end)", c["merge"]))
+    return out
+
+
+_MERGE_HEADER = [
+    "Measurement",
+    "Items",
+    "Links (gold / merged)",
+    "Pairwise P",
+    "Pairwise R",
+    "Pairwise F1",
+    "B-cubed F1",
+    "Hard negatives merged",
+    "Unique events (gold clusters)",
+]
+
+
+def _merge_row(label: str, m: dict) -> list[str]:
+    return [
+        label,
+        _int(m.get("n_items")),
+        f"{_int(m.get('true_links'))} / {_int(m.get('pred_links'))}",
+        _num(m.get("precision")),
+        _num(m.get("recall")),
+        _num(m.get("f1")),
+        _num(m.get("bcubed_f1")),
+        _int(m.get("hard_negatives_merged")),
+        f"{_int(m.get('n_unique_events'))} of {_int(m.get('n_events'))} events "
+        f"({_int(m.get('n_gold_clusters_all') or m.get('n_gold_clusters'))})",
+    ]
+
+
+_MERGE_NOTE = (
+    "Items: the events compared (gold events; end to end, the predicted events the scorer matched to a "
+    "gold event, each standing for its gold event's cluster). A link is a pair of items in one cluster. "
+    "Unique events: clusters over every event merged (end to end, unmatched predictions included), "
+    "against the number of gold clusters. Wrong links: hard negatives merged first (look-alike events "
+    "the gold says must stay apart), then other false merges, then missed links, each with the pair's "
+    "score or the rule that vetoed it."
+)
+
+
+def _merge_markdown(columns: list[dict], merge_gold: dict | None) -> list[str]:
+    measurements = _merge_measurements(columns, merge_gold)
+    if not measurements:
+        return []
+    out = ["## Merging reports of the same event", "", _MERGE_NOTE, ""]
+    out += _md_table(_MERGE_HEADER, [_merge_row(label, m) for label, m in measurements], left=[0, 8]) + [""]
+    for label, m in measurements:
+        wrong = m.get("wrong_links") or []
+        out += [f"### Wrong links: {label} ({len(wrong)})", ""]
+        if not wrong:
+            out += ["_None._", ""]
+            continue
+        rows = [
+            [w["kind"], f"{w['a']} [{w['gold_a']}]", f"{w['b']} [{w['gold_b']}]", w.get("why") or DASH]
+            for w in wrong[:MERGE_WRONG_SHOWN]
+        ]
+        out += _md_table(["Kind", "Event", "Other event", "Pair"], rows, left=[0, 1, 2, 3])
+        if len(wrong) > MERGE_WRONG_SHOWN:
+            out.append(f"_... and {len(wrong) - MERGE_WRONG_SHOWN} more._")
+        out.append("")
+    return out
+
+
+def _merge_html(columns: list[dict], merge_gold: dict | None) -> str:
+    measurements = _merge_measurements(columns, merge_gold)
+    if not measurements:
+        return ""
+    out = ['<h2 id="merging">Merging reports of the same event</h2>', f'<p class="lead">{_e(_MERGE_NOTE)}</p>']
+    out.append("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in _MERGE_HEADER) + "</tr></thead><tbody>")
+    for label, m in measurements:
+        cells = _merge_row(label, m)
+        hard = bool(m.get("hard_negatives_merged"))
+        out.append(
+            "<tr>"
+            + "".join(
+                f'<td class="{"text" if k in (0, 8) else ("down" if k == 7 and hard else "")}">{_e(v)}</td>'
+                for k, v in enumerate(cells)
+            )
+            + "</tr>"
+        )
+    out.append("</tbody></table>")
+    for label, m in measurements:
+        wrong = m.get("wrong_links") or []
+        tag = '<span class="tag wrong">wrong links</span>' if wrong else '<span class="tag ok">all right</span>'
+        out.append(f"<details{' open' if wrong else ''}><summary>{tag}{_e(label)}: {len(wrong)}</summary><div>")
+        if wrong:
+            out.append(
+                '<table class="fields"><thead><tr><th>Kind</th><th>Event</th><th>Other event</th><th>Pair</th>'
+                "</tr></thead><tbody>"
+            )
+            for w in wrong[:MERGE_WRONG_SHOWN]:
+                bad = " bad" if w["kind"] != "missed link" else ""
+                out.append(
+                    f'<tr class="{bad.strip()}"><td>{_e(w["kind"])}</td><td>{_e(w["a"])} [{_e(w["gold_a"])}]</td>'
+                    f"<td>{_e(w['b'])} [{_e(w['gold_b'])}]</td><td>{_e(w.get('why') or DASH)}</td></tr>"
+                )
+            out.append("</tbody></table>")
+            if len(wrong) > MERGE_WRONG_SHOWN:
+                out.append(f"<p>... and {len(wrong) - MERGE_WRONG_SHOWN} more.</p>")
+        out.append("</div></details>")
+    return "".join(out)
+
+
+def render_markdown(columns: list[dict], merge_gold: dict | None = None) -> str:
+    """The report as GitHub-flavoured Markdown (with the merge scores when given or in the columns)."""
     columns = list(columns or [])
     out: list[str] = ["# Conflict-event extraction: evaluation report", ""]
     if not columns:
@@ -480,6 +598,7 @@ def render_markdown(columns: list[dict]) -> str:
                 out.append(f"- UNGROUNDED evidence of prediction #{u.get('pred_index')}: “{_md_escape(u.get('span'))}”")
             out.append("")
 
+    out += _merge_markdown(columns, merge_gold)
     out += ["## How to read this report", "", *_NOTES_MD, ""]
     return "\n".join(out)
 
@@ -830,7 +949,7 @@ def _review_link(review_page: str | None, col: dict, name: str, text: str) -> st
     return f'<a class="review" href="{_e(href)}" title="this article in the review page">{_e(text)}</a>'
 
 
-def render_html(columns: list[dict], review_page: str | None = None) -> str:
+def render_html(columns: list[dict], review_page: str | None = None, merge_gold: dict | None = None) -> str:
     """The report as one self-contained HTML page (inline CSS and SVG, no scripts, no external resources).
 
     review_page: the review page beside the report (a relative path); each per-article row links
@@ -860,6 +979,8 @@ def render_html(columns: list[dict], review_page: str | None = None) -> str:
     if multi:
         nav.append('<a href="#changes">Regressions &amp; improvements</a>')
     nav.append('<a href="#articles">Per-article detail</a>')
+    if _merge_measurements(columns, merge_gold):
+        nav.append('<a href="#merging">Merging</a>')
     nav.append('<a href="#notes">How to read</a>')
     out.append(f"<nav>{''.join(nav)}</nav>")
 
@@ -936,6 +1057,7 @@ def render_html(columns: list[dict], review_page: str | None = None) -> str:
                 f"<div>{_article_run_html(a)}</div></details>"
             )
 
+    out.append(_merge_html(columns, merge_gold))
     out.append('<footer id="notes"><h2>How to read this report</h2><dl>')
     out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _NOTES]
     out.append(f"<dt>Missing values</dt><dd>{DASH} means not measured or not applicable.</dd>")

@@ -107,29 +107,18 @@ checked.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from itertools import product
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from pipeline.evaluation.gold import alternatives, dedupe, first_alternative, load_gold
-from pipeline.geo.place_names import (
-    APOS_RE,
-    NON_ALNUM_RE,
-    PAREN_RE,
-    ascii_fold,
-    place_key,
-    place_skeleton,
-    places_equivalent,
-)
-from pipeline.paths import evals_dir
+from pipeline.geo.place_names import place_key, place_skeleton, places_equivalent
+from pipeline.merge.aliases import AliasTable, actor_key, default_aliases
 from schemas.grounding import normalise_for_match
 
 __all__ = [
@@ -172,70 +161,6 @@ REQUIRED_BONUS = 0.02
 AGREEMENT_BONUS = 0.01
 DATE_NEAR_DAYS = 7
 GEO_TOLERANCE_KM = 10.0
-
-DEFAULT_ALIASES_PATH = evals_dir() / "aliases.json"
-
-
-def actor_key(name: Any) -> str:
-    """Comparison key of an actor name: ascii-folded, casefolded, apostrophes removed,
-    other punctuation and hyphens -> space, parenthetical qualifiers and a leading
-    "the" dropped. ``""`` for a missing name."""
-    if not isinstance(name, str):
-        return ""
-    s = ascii_fold(name)
-    s = PAREN_RE.sub(" ", s)
-    s = APOS_RE.sub("", s)
-    s = NON_ALNUM_RE.sub(" ", s).strip()
-    if s.startswith("the "):
-        s = s[4:]
-    return s
-
-
-class AliasTable:
-    """Actor alias table: canonical name -> aliases (keys starting with "_" are comments)."""
-
-    def __init__(self, mapping: dict[str, list[str]] | None = None):
-        self._canonical_key: dict[str, str] = {}
-        self._display: dict[str, str] = {}
-        for canonical, aliases in (mapping or {}).items():
-            if canonical.startswith("_"):
-                continue
-            ckey = actor_key(canonical)
-            self._display[ckey] = canonical
-            for name in [canonical, *aliases]:
-                key = actor_key(name)
-                if not key:
-                    continue
-                previous = self._canonical_key.get(key)
-                if previous is not None and previous != ckey:
-                    raise ValueError(
-                        f"alias {name!r} belongs to both {self._display.get(previous, previous)!r} and {canonical!r}"
-                    )
-                self._canonical_key[key] = ckey
-
-    @classmethod
-    def load(cls, path: str | Path = DEFAULT_ALIASES_PATH) -> AliasTable:
-        with open(path, encoding="utf-8") as fh:
-            return cls(json.load(fh))
-
-    def canonical(self, name: Any) -> str:
-        """Canonical comparison key of ``name`` (its own key when not in the table)."""
-        key = actor_key(name)
-        return self._canonical_key.get(key, key)
-
-    def display(self, name: Any) -> str:
-        key = self.canonical(name)
-        return self._display.get(key, name if isinstance(name, str) else "")
-
-    def __len__(self) -> int:
-        return len(self._canonical_key)
-
-
-@lru_cache(maxsize=1)
-def default_aliases() -> AliasTable:
-    if DEFAULT_ALIASES_PATH.exists():
-        return AliasTable.load(DEFAULT_ALIASES_PATH)
-    return AliasTable({})
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -185,8 +185,8 @@ def build_review_data(
     has_unique = db.has_unique_events(store)
     if unique and not has_unique:
         raise ReviewError(
-            f"{store.path} has no unique_events tables: merge the runs' events into unique events first, "
-            "or leave out --unique"
+            f"{store.path} has no unique_events tables filled by a merge: merge the events into unique events "
+            f"first (`merge-events --db {store.path}`), or leave out --unique"
         )
     article_ids = sorted({i["article_id"] for i in items if i["article_id"]})
     pairs = [(i["run_id"], i["article_id"]) for i in items if i["article_id"] and i["status"] == "ok"]

@@ -308,6 +308,142 @@ def m008_reviews(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# The merge step's tables (pipeline/merge, pipeline/store/unique.py): one row per real event that
+# several articles may report, its member events, the scored links between them and each merge.
+_UNIQUE_COLUMNS = """
+    event_date, event_end_date, time_precision, event_type, sub_event_type,
+    actor1, actor1_type, assoc_actors_1, actor2, actor2_type, assoc_actors_2,
+    country, admin1, location, geo_precision, latitude, longitude,
+    fatalities, civilian_targeting, notes
+"""
+
+
+def m009_unique_events(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE unique_events (
+            unique_event_id VARCHAR PRIMARY KEY, -- 'u' + 15 hex chars, kept when later reports join
+            event_date DATE,
+            event_end_date DATE,
+            time_precision INTEGER,
+            event_type VARCHAR,
+            sub_event_type VARCHAR,
+            actor1 VARCHAR,
+            actor1_type VARCHAR,
+            assoc_actors_1 VARCHAR[],
+            actor2 VARCHAR,
+            actor2_type VARCHAR,
+            assoc_actors_2 VARCHAR[],
+            country VARCHAR,
+            admin1 VARCHAR,
+            location VARCHAR,
+            geo_precision INTEGER,
+            latitude DOUBLE,
+            longitude DOUBLE,
+            geo_method VARCHAR,
+            fatalities INTEGER,          -- the figure fatalities_rule picks
+            fatalities_low INTEGER,      -- lowest figure reported (0 when none reports deaths)
+            fatalities_high INTEGER,
+            fatalities_latest INTEGER,   -- the latest-published report that gives a figure
+            fatalities_rule VARCHAR,
+            civilian_targeting BOOLEAN,
+            sources VARCHAR,             -- every member's source and article outlet, '; '-separated
+            articles VARCHAR[],          -- member articles' file names, in publication order
+            notes VARCHAR,
+            evidence VARCHAR[],
+            n_events INTEGER,
+            n_articles INTEGER,
+            first_published DATE,
+            last_published DATE,
+            min_link_score DOUBLE,       -- weakest link inside the cluster (NULL for one report)
+            created_at TIMESTAMP,
+            updated_at TIMESTAMP
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE unique_event_members (
+            unique_event_id VARCHAR NOT NULL,
+            event_id VARCHAR NOT NULL,   -- events.event_id
+            article_id VARCHAR NOT NULL,
+            link_score DOUBLE,           -- its best link to another member (NULL when alone)
+            joined_at TIMESTAMP,
+            PRIMARY KEY (event_id)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE unique_event_links (
+            unique_event_id VARCHAR NOT NULL,
+            event_a VARCHAR NOT NULL,    -- event ids, event_a < event_b
+            event_b VARCHAR NOT NULL,
+            score DOUBLE,
+            PRIMARY KEY (event_a, event_b)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE merge_runs (
+            merge_id VARCHAR PRIMARY KEY,
+            started_at TIMESTAMP,
+            seconds DOUBLE,
+            mode VARCHAR,                -- incremental | rebuild
+            settings JSON,
+            settings_hash VARCHAR,
+            n_events INTEGER,            -- events considered (latest extraction of every article)
+            n_new_events INTEGER,        -- events not in a unique event before
+            n_unique INTEGER,
+            n_changed INTEGER,           -- unique events written, changed or removed
+            n_pairs INTEGER              -- pairs scored after blocking
+        )
+        """
+    )
+    # Unique events where a merge made them, and every latest event no merge has placed yet as its
+    # own: the views count each real event once, and work before any merge.
+    con.execute(
+        f"""
+        CREATE VIEW deduplicated_events AS
+        SELECT u.unique_event_id, {_UNIQUE_COLUMNS}, u.n_events, u.n_articles
+        FROM unique_events u
+        WHERE EXISTS (
+            SELECT 1 FROM unique_event_members m JOIN latest_events l USING (event_id)
+            WHERE m.unique_event_id = u.unique_event_id
+        )
+        UNION ALL
+        SELECT e.event_id AS unique_event_id, {_UNIQUE_COLUMNS}, 1 AS n_events, 1 AS n_articles
+        FROM latest_events e
+        WHERE e.event_id NOT IN (SELECT event_id FROM unique_event_members)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW events_per_day AS
+        SELECT event_date, count(*) AS events, sum(fatalities) AS fatalities
+        FROM deduplicated_events GROUP BY event_date ORDER BY event_date
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW fatalities_by_admin1 AS
+        SELECT country, coalesce(admin1, '(unknown)') AS admin1, count(*) AS events, sum(fatalities) AS fatalities
+        FROM deduplicated_events GROUP BY ALL ORDER BY fatalities DESC, events DESC
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW actor_dyads AS
+        SELECT least(actor1, coalesce(actor2, '')) AS side_a,
+               nullif(greatest(actor1, coalesce(actor2, '')), '') AS side_b,
+               count(*) AS events, sum(fatalities) AS fatalities,
+               min(event_date) AS first_date, max(event_date) AS last_date
+        FROM deduplicated_events GROUP BY ALL ORDER BY events DESC, fatalities DESC
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_core_tables,
     m002_latest_events_view,
@@ -316,6 +452,7 @@ MIGRATIONS: list[Migration] = [
     m005_geo_columns_and_views,
     m006_event_rules,
     m008_reviews,
+    m009_unique_events,
 ]
 
 

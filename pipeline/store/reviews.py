@@ -4,7 +4,8 @@ The review page shows runs' articles with their events; the reviewer's
 decisions come back through `review --apply` into the append-only `reviews`
 table. Everything the page and the decisions need from the database is one
 function here, so the SQL stays in the store. The unique-event tables belong
-to the merge step; they are read only when they exist (`has_unique_events`).
+to the merge step (`pipeline.store.unique`); they are read once a merge has filled them
+(`has_unique_events`).
 """
 
 from __future__ import annotations
@@ -103,14 +104,18 @@ def events(store: Store, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any
 
 
 def has_unique_events(store: Store) -> bool:
-    """Whether the merge step's ``unique_events`` and ``unique_event_members`` tables exist."""
+    """Whether the merge step has written unique events (``unique_events`` and
+    ``unique_event_members`` exist and hold rows: `merge-events` or `run-pipeline` has merged)."""
     row = store.con.execute(
         """
         SELECT count(*) FROM information_schema.tables
         WHERE table_name IN ('unique_events', 'unique_event_members') AND table_type = 'BASE TABLE'
         """
     ).fetchone()
-    return bool(row and row[0] == 2)
+    if not (row and row[0] == 2):
+        return False
+    n = store.con.execute("SELECT count(*) FROM unique_event_members").fetchone()
+    return bool(n and n[0])
 
 
 def unique_events_of(store: Store, event_ids: Sequence[str]) -> list[dict[str, Any]]:

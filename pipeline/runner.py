@@ -215,6 +215,31 @@ def cache_enabled(backend: Backend, cache: bool | None) -> bool:
     return backend.name == "openai"
 
 
+def close_run(store: Store, run_id: str, summary: RunSummary, status: str, price: Any, t_run: float) -> None:
+    """Settle a run's status, time and cost on `summary` and record its totals (both engines)."""
+    summary.seconds = time.perf_counter() - t_run
+    if status != "interrupted" and summary.count("failed"):
+        status = "completed_with_failures"
+    summary.status = status
+    summary.cost_usd = costs.cost_usd(price, summary.prompt_tokens, summary.completion_tokens)
+    store.finish_run(
+        run_id,
+        status,
+        {
+            "n_articles": len(summary.outcomes),
+            "n_ok": summary.count("ok"),
+            "n_failed": summary.count("failed"),
+            "n_skipped": summary.count("skipped"),
+            "n_events": summary.n_events,
+            "n_calls": summary.n_calls,
+            "prompt_tokens": summary.prompt_tokens,
+            "completion_tokens": summary.completion_tokens,
+            "seconds": summary.seconds,
+            "cost_usd": summary.cost_usd,
+        },
+    )
+
+
 def run_pipeline(
     folder: str | Path,
     store: Store,
@@ -323,27 +348,7 @@ def run_pipeline(
         raise
     finally:
         summary.outcomes = [summary_outcome for _, summary_outcome in sorted(writer.order.items())]
-        summary.seconds = time.perf_counter() - t_run
-        if status != "interrupted" and summary.count("failed"):
-            status = "completed_with_failures"
-        summary.status = status
-        summary.cost_usd = costs.cost_usd(price, summary.prompt_tokens, summary.completion_tokens)
-        store.finish_run(
-            run_id,
-            status,
-            {
-                "n_articles": len(summary.outcomes),
-                "n_ok": summary.count("ok"),
-                "n_failed": summary.count("failed"),
-                "n_skipped": summary.count("skipped"),
-                "n_events": summary.n_events,
-                "n_calls": summary.n_calls,
-                "prompt_tokens": summary.prompt_tokens,
-                "completion_tokens": summary.completion_tokens,
-                "seconds": summary.seconds,
-                "cost_usd": summary.cost_usd,
-            },
-        )
+        close_run(store, run_id, summary, status, price, t_run)
     return summary
 
 

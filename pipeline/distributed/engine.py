@@ -53,6 +53,7 @@ from pipeline.runner import (
     ProgressCallback,
     RunSummary,
     cache_enabled,
+    close_run,
     not_extracted_rows,
 )
 from pipeline.store.database import Store
@@ -283,27 +284,7 @@ def run_pipeline_ray(
         raise
     finally:
         summary.outcomes = [o for _, o in sorted(outcomes.items())]
-        summary.seconds = time.perf_counter() - t_run
-        if status != "interrupted" and summary.count("failed"):
-            status = "completed_with_failures"
-        summary.status = status
-        summary.cost_usd = costs.cost_usd(price, summary.prompt_tokens, summary.completion_tokens)
-        store.finish_run(
-            run_id,
-            status,
-            {
-                "n_articles": len(summary.outcomes),
-                "n_ok": summary.count("ok"),
-                "n_failed": summary.count("failed"),
-                "n_skipped": summary.count("skipped"),
-                "n_events": summary.n_events,
-                "n_calls": summary.n_calls,
-                "prompt_tokens": summary.prompt_tokens,
-                "completion_tokens": summary.completion_tokens,
-                "seconds": summary.seconds,
-                "cost_usd": summary.cost_usd,
-            },
-        )
+        close_run(store, run_id, summary, status, price, t_run)
         if status != "interrupted":
             tidy(shards_root, run_id)
     return summary

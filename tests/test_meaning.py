@@ -121,7 +121,7 @@ def test_the_meaning_prompt_asks_one_question_per_incident_and_the_answer_codes_
 
     text = (
         "Clashes in the north\n\n"
-        "Gunmen stormed the village of Tala on Monday and killed six farmers, residents said.\n"
+        "Gunmen stormed the village of Tala on Monday and killed 6 farmers, residents said.\n"
         "The governor condemned the attack."
     )
     article = Article(path="a.txt", file_name="a.txt", text=text, article_id="a", published=date(2024, 5, 8))

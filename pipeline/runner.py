@@ -215,6 +215,46 @@ def cache_enabled(backend: Backend, cache: bool | None) -> bool:
     return backend.name == "openai"
 
 
+def open_run(
+    store: Store,
+    folder: str | Path,
+    backend: Backend,
+    prompt: Prompt,
+    *,
+    limit: int | None,
+    force: bool,
+    jobs: int,
+    cache: bool,
+    price: Any,
+    engine_parameters: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Record a new run (its model, prompt and parameters) and return its empty summary (both engines)."""
+    run_id = uuid.uuid4().hex
+    store.start_run(
+        {
+            "run_id": run_id,
+            "input_path": str(Path(folder).resolve()),
+            "backend": backend.name,
+            "model": backend.model,
+            "instructor_mode": backend.mode.value,
+            "prompt_name": prompt.name,
+            "prompt_hash": prompt.hash,
+            "strategy": prompt.strategy,
+            "parameters": {
+                **backend.parameters,
+                **prompt.settings,
+                "limit": limit,
+                "force": force,
+                "jobs": jobs,
+                "cache": cache,
+                "price_usd_per_1m_tokens": price,
+                **(engine_parameters or {}),
+            },
+        }
+    )
+    return RunSummary(run_id=run_id, db_path=store.path, jobs=jobs)
+
+
 def close_run(store: Store, run_id: str, summary: RunSummary, status: str, price: Any, t_run: float) -> None:
     """Settle a run's status, time and cost on `summary` and record its totals (both engines)."""
     summary.seconds = time.perf_counter() - t_run
@@ -272,29 +312,10 @@ def run_pipeline(
     price = costs.backend_price(backend)
     articles = ingest(folder, default_published=default_published, max_bytes=max_bytes)
     store.mark_interrupted_runs()
-    run_id = uuid.uuid4().hex
-    summary = RunSummary(run_id=run_id, db_path=store.path, jobs=jobs)
-    store.start_run(
-        {
-            "run_id": run_id,
-            "input_path": str(Path(folder).resolve()),
-            "backend": backend.name,
-            "model": backend.model,
-            "instructor_mode": backend.mode.value,
-            "prompt_name": prompt.name,
-            "prompt_hash": prompt.hash,
-            "strategy": prompt.strategy,
-            "parameters": {
-                **backend.parameters,
-                **prompt.settings,
-                "limit": limit,
-                "force": force,
-                "jobs": jobs,
-                "cache": use_cache,
-                "price_usd_per_1m_tokens": price,
-            },
-        }
+    summary = open_run(
+        store, folder, backend, prompt, limit=limit, force=force, jobs=jobs, cache=use_cache, price=price
     )
+    run_id = summary.run_id
     done = set() if force else store.completed_article_ids(backend.model, prompt.hash)
 
     # Decide up front what will be extracted, so progress and ETA are truthful.

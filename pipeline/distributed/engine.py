@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -55,6 +54,7 @@ from pipeline.runner import (
     cache_enabled,
     close_run,
     not_extracted_rows,
+    open_run,
 )
 from pipeline.store.database import Store
 
@@ -177,34 +177,25 @@ def run_pipeline_ray(
     store.mark_interrupted_runs()
     _merge_leftovers(store, shards_root)
 
-    run_id = uuid.uuid4().hex
-    summary = RunSummary(run_id=run_id, db_path=store.path, jobs=workers * concurrency)
-    store.start_run(
-        {
-            "run_id": run_id,
-            "input_path": str(root.resolve()),
-            "backend": backend.name,
-            "model": backend.model,
-            "instructor_mode": backend.mode.value,
-            "prompt_name": prompt.name,
-            "prompt_hash": prompt.hash,
-            "strategy": prompt.strategy,
-            "parameters": {
-                **backend.parameters,
-                **prompt.settings,
-                "limit": limit,
-                "force": force,
-                "jobs": workers * concurrency,
-                "cache": use_cache,
-                "price_usd_per_1m_tokens": price,
-                "engine": "ray",
-                "workers": workers,
-                "concurrency": concurrency,
-                "batch_size": batch_size,
-                "ray_address": ray_address,
-            },
-        }
+    summary = open_run(
+        store,
+        root,
+        backend,
+        prompt,
+        limit=limit,
+        force=force,
+        jobs=workers * concurrency,
+        cache=use_cache,
+        price=price,
+        engine_parameters={
+            "engine": "ray",
+            "workers": workers,
+            "concurrency": concurrency,
+            "batch_size": batch_size,
+            "ray_address": ray_address,
+        },
     )
+    run_id = summary.run_id
     t_run = time.perf_counter()
     status = "completed"
     outcomes: dict[int, ArticleOutcome] = {}

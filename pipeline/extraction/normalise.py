@@ -601,16 +601,16 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     return admin1, location
 
 
-_SITE_SUFFIX = re.compile(
-    r"\s+(?:lga|metropolis|municipality|township|town|city|village|district|area|county|market|camp|"
-    r"cent(?:re|er)|junction|outskirts)$",
-    re.IGNORECASE,
-)
+# Words for a part of a town or an administrative area ("Bokkos LGA", "Sokoto metropolis").
+_AREA_WORDS = r"lga|metropolis|municipality|township|district|area|market|camp|cent(?:re|er)|junction"
+# A generic last word of a place's name, dropped to find the town it names.
+_SITE_SUFFIX = re.compile(r"\s+(?:" + _AREA_WORDS + r"|town|city|village|county|outskirts)$", re.IGNORECASE)
+# A location naming one of these is a site, not a settlement.
 _SITE_WORDS = re.compile(
-    r"\b(?:lga|metropolis|municipality|township|district|area|market|camp|cent(?:re|er)|junction|school|college|"
-    r"university|hospital|clinic|mosque|church|basilica|cathedral|temple|shrine|prison|jail|base|barracks|"
-    r"headquarters|station|airport|port|beach|hotel|parliament|ministry|palace|embassy|embassies|intersection|"
-    r"square|roundabout|bridge|highway|road|street|checkpoint|building|compound|factory|mine)\b",
+    r"\b(?:" + _AREA_WORDS + r"|school|college|university|hospital|clinic|mosque|church|basilica|cathedral|"
+    r"temple|shrine|prison|jail|base|barracks|headquarters|station|airport|port|beach|hotel|parliament|ministry|"
+    r"palace|embassy|embassies|intersection|square|roundabout|bridge|highway|road|street|checkpoint|building|"
+    r"compound|factory|mine)\b",
     re.IGNORECASE,
 )
 _TOWN_AFTER = re.compile(r"\b(?:in|at|of|near|outside|from)\s+((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})")

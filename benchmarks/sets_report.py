@@ -15,6 +15,11 @@ request gets the same answer), and --live FILE.jsonl asks the embedded model
 whatever no logged answer covers, keeping its answers in FILE for the next
 replay: a change that adds a question (or a set no run covered in full) costs
 only the new calls, not a model run per set.
+
+With --replay, a set whose gold folder has a `clusters.json` beside it (the
+dedup set) also gets the merge step scored end to end on the replayed events:
+pairwise link P/R/F1, B-cubed F1, hard negatives merged and unique events
+against the gold clusters, as `run-eval` reports them for a stored run.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.backends import get_backend  # noqa: E402
 from pipeline.backends.replay import logged_answers  # noqa: E402
+from pipeline.evaluation import merging  # noqa: E402
 from pipeline.evaluation.gold import load_gold  # noqa: E402
 from pipeline.evaluation.harness import score_stored_run  # noqa: E402
 from pipeline.evaluation.replay import replay_run, score_replay  # noqa: E402
 from pipeline.evaluation.scoring import FIELDS, RunScore  # noqa: E402
 from pipeline.store.database import Store  # noqa: E402
 from pipeline.store.replay import logged_calls  # noqa: E402
+from pipeline.store.rows import row_to_record  # noqa: E402
 
 
 def _f1(p: float, r: float) -> float:
@@ -65,6 +72,25 @@ def summary(scores: list[RunScore]) -> dict[str, float | None]:
     total = sum(s.evidence_total for s in scores)
     out["grounding"] = grounded / total if total else None
     return out
+
+
+def _merge_line(name: str, result, gold_dir: str, score: RunScore) -> str | None:
+    """The merge step end to end on a replay's events, when the gold folder has a clusters file."""
+    path = merging.clusters_path(gold_dir)
+    if not path.is_file():
+        return None
+    gold = load_gold(gold_dir)
+    clusters = merging.load_clusters(path)
+    predicted = {
+        a.article.file_name: [row_to_record(r) for r in a.now] for a in result.articles if a.article.file_name in gold
+    }
+    matches = {n: [(m.gold_index, m.pred_index) for m in a.matches] for n, a in score.articles.items()}
+    m = merging.score_predicted_merge(gold, clusters, predicted, matches)
+    return (
+        f"{name} merging end to end: pairwise P {m.precision:.2f} R {m.recall:.2f} F1 {m.f1:.2f}, "
+        f"B-cubed F1 {m.bcubed_f1:.2f}, hard negatives merged {m.hard_negatives_merged}, "
+        f"unique events {m.n_unique_events} (gold clusters {clusters.n_clusters})"
+    )
 
 
 def main() -> int:
@@ -113,6 +139,9 @@ def main() -> int:
                 file=sys.stderr,
             )
             score = score_replay(result, gold_dir)
+            merge_line = _merge_line(name, result, gold_dir, score)
+            if merge_line:
+                print(merge_line, file=sys.stderr)
         else:
             with Store(db, read_only=True) as store:
                 score = score_stored_run(store, store.resolve_run(run), load_gold(gold_dir)).score

@@ -5,11 +5,13 @@ must be right on its own, whatever the model says.
 """
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from pipeline.backends import get_backend
+from pipeline.extraction import rules
 from pipeline.extraction.article import extract_article
 from pipeline.extraction.normalise import clean_place, geo_precision_for, normalise_actor
 from pipeline.extraction.staged import MAX_SWEEP, sweep_candidates
@@ -420,9 +422,19 @@ def test_a_lede_that_dates_only_the_reporting_takes_the_day_from_the_body():
         sentences=[sentences[0]],
     )
     assert following_cue(draft, sentences, ref).start == date(2023, 6, 27)
-    # Only sentences about the same incident count, and "Elsewhere" ends the search.
+    # A headline or lede borrows the day of the next violent sentence; "Elsewhere" ends the search.
     draft.location = "Kurmi"
-    assert following_cue(draft, sentences, ref) is None
+    assert following_cue(draft, sentences, ref).start == date(2023, 6, 27)
+    body = split_sentences(
+        "Intro.\n\nMore.\n\nAnd more.\n\nGunmen killed five herders in Kurmi, residents said on Wednesday.\n\n"
+        "A military aircraft, on Tuesday afternoon, dropped three bombs on Nyaung Kone village.\n\n"
+        "The raiders torched the Kurmy market on Monday night."
+    )
+    later = replace(draft, sentences=[body[3]])
+    # a later incident takes its day only from a sentence naming its place, in another spelling too
+    assert following_cue(later, body, ref).start == date(2023, 6, 26)
+    later.location = "Dogo"
+    assert following_cue(later, body, ref) is None
 
 
 def test_a_place_given_as_region_finds_its_region():
@@ -533,22 +545,53 @@ def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
     assert (d.fatalities, d.per_side, d.event_type) == (10, False, "Explosions/Remote violence")
 
 
-def test_a_prompt_with_a_screen_section_asks_about_the_sentences_the_list_left_out(tmp_path):
-    default = load_prompt("default")
-    text = open(default.path, encoding="utf-8").read().replace("name: default", "name: screening")
-    text = text.replace("max_sweep: 5", "max_sweep: 8")  # room left for screened sentences
-    text += "\n=== screen ===\nDoes this sentence report a specific incident?\n{sentence}\n"
-    path = tmp_path / "screening.md"
-    path.write_text(text, encoding="utf-8")
-    text = SWEEP_TEXT + "Hundreds of people staged a protest in the main square of Idlib on Monday.\n"
+def test_the_default_prompt_screens_only_left_out_sentences_that_give_their_own_day():
+    # Neither sentence states harm, so neither is swept as a harm sentence. The dated protest is asked about
+    # and filled because the answer is yes; the undated one is never asked (rule `screen_dated_only`).
+    text = (
+        SWEEP_TEXT
+        + "Hundreds of people staged a protest in the main square of Idlib on Monday.\n"
+        + "Residents said a protest in Saraqeb was planned.\n"
+    )
     article = Article(path="x.txt", file_name="x.txt", text=text, article_id="x", published=TUESDAY)
-    result = extract_article(article, load_prompt(str(path)), get_backend("fake"), run_id="r")
+    prompt = load_prompt("default")
+    assert prompt.has_section("screen")
+    prompt = replace(prompt, settings={**prompt.settings, "max_sweep": 8})  # room left after the harm sentences
+    result = extract_article(article, prompt, get_backend("fake"), run_id="r")
     assert result.error is None
-    stages = [c["stage"] for c in result.calls]
-    # the protest states no harm: it is asked about first, and filled only because the answer is yes
-    assert stages.count("screen") == 1
-    fills = [c["request"]["messages"][-1]["content"] for c in result.calls if c["stage"] == "fill"]
+
+    def asked(stage):  # the question after the article: the last paragraph of the user message
+        return [c["request"]["messages"][-1]["content"].split("\n\n")[-1] for c in result.calls if c["stage"] == stage]
+
+    screened = asked("screen")
+    assert len(screened) == 1 and "main square" in screened[0]
+    fills = asked("fill")
     assert any("staged a protest" in f for f in fills)
+    assert not any("was planned" in f for f in fills)
+    protest = [e for e in result.events if "staged a protest" in e.evidence[0]]
+    assert len(protest) == 1 and protest[0].event_date == date(2019, 8, 26)
+
+    # with the rule off, the undated sentence is asked about too
+    with rules.disabled(["screen_dated_only"]):
+        result = extract_article(article, prompt, get_backend("fake"), run_id="r")
+    assert any("was planned" in q for q in asked("screen"))
+
+
+@pytest.mark.parametrize(
+    "killed, sentence, toll",
+    [
+        ([65], "A 65-year-old woman was killed when a shell hit her house.", 1),
+        ([65, 86], "A 65-year-old woman was killed in one village and an 86-year-old man in another.", 2),
+        ([44, 46], "Two men, aged 44 and 46, died when artillery hit the village.", 2),
+        ([29], "Police officer Ali Musa, 29, died when the crowd set fire to his car.", 1),
+        ([30], "A 30-year-old man was wounded when a drone struck his car.", 0),  # no death
+        ([12, 40], "Twelve people were killed, among them a 40-year-old teacher.", 0),  # 12 is a count, not an age
+    ],
+)
+def test_ages_given_as_a_toll_count_one_person_each(killed, sentence, toll):
+    from pipeline.extraction.text import people_by_age
+
+    assert people_by_age(killed, sentence) == toll
 
 
 @pytest.mark.parametrize(

@@ -139,3 +139,66 @@ def test_an_article_longer_than_the_context_is_extracted_in_chunks():
     lists = [c for c in result.calls if c["stage"] == "extract"]
     assert len(lists) >= 3  # one list call per chunk
     assert len(result.events) >= 3
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        # a dateline dates the report; the event day is the one the sentence tells
+        ("GAROUA, March 4 — Gunmen killed six herders on Saturday.", date(2024, 3, 2)),
+        ("Garoua, 4 March 2024 – Gunmen killed six herders on Saturday morning.", date(2024, 3, 2)),
+        ("Garoua, Monday 4 March 2024 — Gunmen killed six herders on Saturday.", date(2024, 3, 2)),
+        ("GAROUA, March 4 (Wire) — Gunmen killed six herders on Saturday.", date(2024, 3, 2)),
+        # a possessive weekday after a reporting verb is the event's day, not the report's
+        ("A nurse said 14 of Saturday's victims were buried.", date(2024, 3, 2)),
+        # a date inside the sentence (not a dateline) still counts
+        ("Gunmen killed six herders on 1 March.", date(2024, 3, 1)),
+    ],
+)
+def test_a_dateline_dates_the_report_not_the_event(sentence, expected):
+    from pipeline.extraction.text import date_cue
+
+    cue = date_cue(sentence, date(2024, 3, 4))
+    assert cue is not None and cue.start == expected
+
+
+def test_a_dateline_alone_gives_no_event_day():
+    from pipeline.extraction.text import date_cue
+
+    assert date_cue("GAROUA, March 4 — Residents stayed indoors.", date(2024, 3, 4)) is None
+
+
+@pytest.mark.parametrize(
+    "text, old",
+    [
+        ("The same market was hit by a truck bomb five years ago that killed 300 people.", True),
+        ("Two months earlier, gunmen had killed eleven traders on the road.", True),
+        ("Gunmen killed eleven traders on the road two days ago.", False),
+        ("Gunmen killed eleven traders on the road on Sunday.", False),
+    ],
+)
+def test_an_incident_told_as_years_or_months_ago_is_background(text, old):
+    from pipeline.extraction.text import dated_long_before
+
+    assert dated_long_before(text, date(2024, 3, 4)) is old
+
+
+@pytest.mark.parametrize(
+    "text, total",
+    [
+        ("Snipers killed nearly 300 people in the district over the three months, the report said.", True),
+        ("Among the dead in the second quarter were 13 police officers.", True),
+        ("More than 600 people have died in the unrest since students took to the streets.", True),
+        ("Fighting over the past two days killed 30 fighters.", False),  # a two-day clash is dated, not a tally
+        ("Gunmen killed five people in the village on Monday.", False),
+    ],
+)
+def test_a_tally_over_a_period_is_a_running_total(text, total):
+    from pipeline.extraction.text import looks_like_total
+
+    assert looks_like_total(split_sentences(text)[0]) is total
+
+
+def test_a_toll_that_rises_states_deaths():
+    # "toll" in conflict news is the death toll: the headline's number is the dead
+    assert fatalities_from([40], "Toll from Monday's market strike rises to 40") == 40

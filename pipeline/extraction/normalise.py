@@ -613,6 +613,7 @@ _SITE_WORDS = re.compile(
     r"compound|factory|mine)\b",
     re.IGNORECASE,
 )
+SITE_WORDS = _SITE_WORDS  # a place name's site words (school, market, ...): not its distinctive part
 _TOWN_AFTER = re.compile(r"\b(?:in|at|of|near|outside|from)\s+((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})")
 
 

@@ -40,12 +40,16 @@ RULES: dict[str, str] = {
     "actor_generic_name": "actor name mapped to a generic codebook name (Military Forces of X, Civilians, ...)",
     # tolls
     "toll_grounded": "numbers the sentence does not state, or that count the wounded, dropped from the toll",
+    "ages_are_people": 'a toll the model gave as the ages of the dead ("a 65-year-old woman" as 65) counted as '
+    "one person per age",
     "toll_cap": "a toll above MAX_INCIDENT_TOLL is a tally, not an incident: the incident is dropped",
     # incidents
     "running_total": "a listed sentence that reads as a running total or a tally over a period is dropped",
     "old_background": 'an incident whose sentence dates it only by a year long before the story ("in 2014") '
     "is background, dropped",
     "sweep": "an incident found by asking about a harm sentence the list left out",
+    "screen_dated_only": "of the other sentences the list left out, only those that give their own day are "
+    "screened (asked whether they report an incident)",
     "sentence_merge": "sentences about the same incident merged into one event",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",

@@ -49,6 +49,7 @@ from pipeline.extraction.answers import (
 from pipeline.extraction.normalise import (
     CLASH_WORDS,
     FIGHTER_WORDS,
+    SITE_WORDS,
     actor_rules,
     actors_for,
     clean_place,
@@ -73,6 +74,7 @@ from pipeline.extraction.text import (
     locate,
     looks_like_total,
     numbers_in,
+    people_by_age,
     reference_day,
     source_of,
     split_sentences,
@@ -153,6 +155,10 @@ def _draft_from(
         fatalities = fatalities_from(slots.killed, cited_text)
         if fatalities != sum(dict.fromkeys(slots.killed)):
             rules.fired("toll_grounded")
+        if fatalities == 0 and rules.enabled("ages_are_people"):
+            fatalities = people_by_age(slots.killed, cited_text)
+            if fatalities:
+                rules.fired("ages_are_people")
     else:
         fatalities = 0
     if actor1 is None:
@@ -411,14 +417,39 @@ def following_cue(draft: Draft, sentences: list[Sentence], ref: date) -> DateCue
             continue
         if _NEW_INCIDENT.match(s.text):
             break
-        # With no named place, only a lede (which summarises) borrows from the next violent sentence.
-        same_place = (draft.location.lower() in s.text.lower()) if draft.location else (first <= 3 and is_candidate(s))
+        # A headline or lede (which summarises) borrows from the next violent sentence; a later incident
+        # only from a sentence that names its place, in any spelling.
+        lede = first <= 3 and is_candidate(s)
+        same_place = lede or bool(draft.location and names_place(draft.location, s.text))
         same_toll = bool(draft.fatalities) and states_deaths(s.text) and draft.fatalities in numbers_in(s.text)
         if same_place or same_toll:
             cue = date_cue(s.text, ref)
             if cue:
                 return cue
     return None
+
+
+_GENERIC_PLACE_WORDS = frozenset(
+    "secondary primary high international national central northern southern eastern western upper lower "
+    "general state province region county district street road town city village".split()
+)
+
+
+def names_place(location: str, text: str) -> bool:
+    """Does the text name the place, in this or another spelling ("Lhubirira Secondary School" is named by
+    "the school in Mpondwe-Lhubiriha")? A distinctive word of the name (not a site or generic word) must
+    be in the text, spelled alike (edit similarity >= 80: one letter in five)."""
+    if location.lower() in text.lower():
+        return True
+    from rapidfuzz import fuzz
+
+    words = [w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) >= 5]
+    for token in re.findall(r"[^\W\d_]+", location.lower()):
+        if len(token) < 5 or token in _GENERIC_PLACE_WORDS or SITE_WORDS.search(token):
+            continue
+        if any(fuzz.ratio(token, w) >= 80 for w in words):
+            return True
+    return False
 
 
 def event_from(
@@ -532,9 +563,13 @@ def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: boo
         return True
     if not screened_in:
         return False
-    if draft.event_type in ("Protests", "Riots", "Strategic developments") or "territory" in draft.sub_event_type:
-        return True
-    return draft.cue is not None
+    # Of what a yes/no screen lets through, agreements, "other" developments and attacks that hurt no one
+    # are mostly statements about an incident (a condemnation, an inquiry, a truce announced), not one.
+    if draft.event_type == "Strategic developments" and draft.sub_event_type not in ("Arrests",):
+        return "territory" in draft.sub_event_type
+    if draft.sub_event_type == "Attack":
+        return False
+    return draft.cue is not None or draft.event_type in ("Protests", "Riots") or "territory" in draft.sub_event_type
 
 
 def screened(
@@ -547,9 +582,14 @@ def screened(
     *,
     skip_lede: bool,
     known_tolls: set[int] | frozenset[int] = frozenset(),
+    ref: date | None = None,
 ) -> tuple[list[Sentence], set[int]]:
     """Harm sentences first, then the other candidate sentences the list left out that the model, asked one
-    short question each (same cached prefix), says report a specific incident; at most `max_sweep`."""
+    short question each (same cached prefix), says report a specific incident; at most `max_sweep`.
+
+    Only sentences that give their own day are asked (rule `screen_dated_only`): a sentence that tells a
+    new incident in news copy dates it ("On Monday, jets struck ..."), while the undated ones re-tell the
+    listed incident or give background, and asking about those cost more precision than it gave."""
     limit = int(prompt.settings.get("max_sweep", MAX_SWEEP))
     picked = list(harm)
     screened_in: set[int] = set()
@@ -561,6 +601,8 @@ def screened(
         and is_candidate(s)
         and not _is_total(s)
         and not _restates_a_toll(s, known_tolls)
+        and not (ref is not None and _is_old(s, ref))
+        and not (ref is not None and rules.enabled("screen_dated_only") and date_cue(s.text, ref) is None)
     ]
     for sentence in others[: int(prompt.settings.get("max_screen", 6))]:
         if len(picked) >= limit:
@@ -623,7 +665,7 @@ def sweep(
     screened_in: set[int] = set()
     if prompt.has_section("screen"):
         picked, screened_in = screened(
-            prompt, caller, block, sentences, cited, picked, skip_lede=skip_lede, known_tolls=known_tolls
+            prompt, caller, block, sentences, cited, picked, skip_lede=skip_lede, known_tolls=known_tolls, ref=ref
         )
     for sentence in picked:
         try:
@@ -726,16 +768,20 @@ def _chunk_drafts(
             raise
 
     drafts: list[Draft] = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str, str]] = set()
     for slots in listed:
         # Only a sentence that exists can support an event; a running total
         # ("... since April") is never one, whatever the model says.
         sentence = locate(slots.quote, chunk)
         if sentence is None or not is_candidate(sentence) or _is_total(sentence) or _is_old(sentence, ref):
             continue
-        if (sentence.number, slots.event) in seen:
-            continue  # the same sentence listed twice as the same incident
-        seen.add((sentence.number, slots.event))
+        # The same sentence listed twice as the same incident is one incident; two places the sentence
+        # names are two ("a woman was killed in Toretsk and a man in Velyka Novosilka").
+        place = (slots.location or "").strip().lower()
+        key = (sentence.number, slots.event, place if place and place in sentence.text.lower() else "")
+        if key in seen:
+            continue
+        seen.add(key)
         answers = _answers_about(prompt, caller, block, sentence, slots.location)
         draft = draft_from(slots, [sentence], article, ref, answers)
         if draft is not None:

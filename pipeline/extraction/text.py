@@ -169,7 +169,11 @@ def _explicit_date(text: str, ref: date) -> DateCue | None:
                 y = int(year) if year else ref.year
                 start = date(y, month, int(day1))
                 if not year and start > ref + timedelta(days=1):
-                    start = date(y - 1, month, int(day1))  # "June 2" in a story of March: last June
+                    # "December 30" in a story of 3 January: last December. A yearless day further back
+                    # than that is a day to come ("an election scheduled for October 15"), not an event's.
+                    start = date(y - 1, month, int(day1))
+                    if (ref - start).days > OLD_BACKGROUND_DAYS:
+                        continue
                 end = date(start.year, month, int(day2)) if day2 else None
             except ValueError:
                 continue
@@ -181,17 +185,36 @@ def _explicit_date(text: str, ref: date) -> DateCue | None:
 def _masked_reporting(text: str) -> str:
     """Blank out weekdays that date the reporting, not the event ("said on Monday")."""
     return re.sub(
-        _REPORTING + r"(\b[^.;]{0,30}?\b)(?:on )?" + _WD + r"\b",
+        _REPORTING + r"(\b[^.;]{0,30}?\b)(?:on )?" + _WD + r"\b(?!['’]s)",  # "Monday's victims" dates the event
         lambda m: m.group(0)[: m.start(len(m.groups())) - m.start()] + "_" * len(m.group(len(m.groups()))),
         text,
         flags=re.IGNORECASE,
     )
 
 
+# A wire story's dateline ("KAMPALA, June 19 — ", "Idlib, 23 July 2019 – ") dates the report, not the event.
+_DATELINE = re.compile(
+    r"^\s*[A-Z][\w'’ .()/-]{1,40}?(?:,|\s[-–—])\s+(?:"
+    + _WD
+    + r",?\s+)?(?:"
+    + _MONTH
+    + r"\s+\d{1,2}|\d{1,2}\s+"
+    + _MONTH
+    + r")(?:,?\s+\d{4})?(?:\s*\([^)]{1,30}\))?\s*[-–—:]\s*",
+    re.IGNORECASE,
+)
+
+
+def without_dateline(text: str) -> str:
+    """The text less a leading dateline: the place and day the report was filed."""
+    return _DATELINE.sub("", text, count=1)
+
+
 def date_cue(text: str, ref: date) -> DateCue | None:
     """The event date that one piece of text states, resolved against `ref`, in the article's language."""
     if languages.current() != languages.ENGLISH:
         return _date_cue_other(text, ref, languages.current())
+    text = without_dateline(text)
     explicit = _explicit_date(text, ref)
     if explicit:
         return explicit
@@ -309,6 +332,17 @@ _NOT_DEATHS = re.compile(
 
 _AGE = re.compile(r"^[- ]?(?:years?[- ]old|yrs?\b|-year\b)", re.IGNORECASE)
 _AGED_BEFORE = re.compile(r"\b(?:aged|age|ages)\s+(?:between\s+)?(?:\d+\s*(?:,|and|to|-)\s*)*$", re.IGNORECASE)
+# "José Soncco, 29, died": a number set off by commas after a name is the person's age.
+_NAME_BEFORE = re.compile(r"\b[A-Z][\w'’-]+,\s*$")
+_COMMA_AFTER = re.compile(r"^\s*,")
+
+
+def _is_age(text: str, start: int, end: int) -> bool:
+    return bool(
+        _AGE.match(text[end:])
+        or _AGED_BEFORE.search(text[:start])
+        or (_NAME_BEFORE.search(text[:start]) and _COMMA_AFTER.match(text[end:]))
+    )
 
 
 def numbers_in(text: str) -> set[int]:
@@ -321,8 +355,8 @@ def numbers_in(text: str) -> set[int]:
     found: set[int] = set()
     text = languages.digits_for_words(text)
     for m in re.finditer(r"\b(\d{1,3}(?:,\d{3})*|\d+)\b", text):
-        if _AGE.match(text[m.end() :]) or _AGED_BEFORE.search(text[: m.start()]):
-            continue  # an age ("a 49-year-old man", "aged 44 and 46"), not a count
+        if _is_age(text, m.start(), m.end()):
+            continue  # an age ("a 49-year-old man", "aged 44 and 46", "Ali Musa, 29,"), not a count
         if not _NOT_DEATHS.match(text[m.end() :]) and not _WOUNDED_BEFORE.search(text[: m.start()]):
             found.add(int(m.group(1).replace(",", "")))
     if languages.current() != languages.ENGLISH:
@@ -338,7 +372,7 @@ def numbers_in(text: str) -> set[int]:
 
 # Words that say someone died: a sentence without them states no death toll.
 DEATH_WORDS = re.compile(
-    r"\b(kill|killed|killing|kills|dead|death|deaths|died|die|dying|lives|executed|massacred|slain|murdered|"
+    r"\b(kill|killed|killing|kills|dead|death|deaths|died|die|dying|lives|toll|executed|massacred|slain|murdered|"
     r"bodies|lynched|beheaded|shot dead)\b",
     re.IGNORECASE,
 )
@@ -360,6 +394,30 @@ def states_deaths(text: str) -> bool:
 def _first_position(n: int, text: str) -> int:
     m = re.search(rf"(?<![\d,]){n:,}(?![\d,])|(?<![\d,]){n}(?![\d,])", text)
     return m.start() if m else len(text)
+
+
+def ages_stated(text: str) -> list[int]:
+    """The ages the text gives, one per person ("a 65-year-old woman", "two men, aged 44 and 46")."""
+    text = languages.digits_for_words(text)
+    ages = []
+    for m in re.finditer(r"\b(\d{1,3})\b", text):
+        if _is_age(text, m.start(), m.end()):
+            ages.append(int(m.group(1)))
+    return ages
+
+
+def people_by_age(killed: list[int], text: str) -> int:
+    """The dead counted when the model gave their ages as the toll: one person per age the text states.
+
+    A small model copies "a 65-year-old woman was killed" as killed [65]; an age is a person, not a count
+    (rule `ages_are_people`). 0 when any number is not a stated age, or the text speaks of no death.
+    """
+    if not killed or not states_deaths(text):
+        return 0
+    ages = ages_stated(text)
+    if not all(n in ages for n in killed):
+        return 0
+    return len([n for n in killed if n in ages])
 
 
 def fatalities_from(killed: list[int], text: str) -> int:
@@ -399,7 +457,13 @@ _TOTAL = re.compile(
     r"|\bin the (?:first|past|last) (?:\d+|two|three|four|five|six|ten) (?:days|weeks|months)\b"
     r"|\bcompared (?:to|with)\b|\bcasualties (?:from|since)\b"
     r"|\bkilled in the (?:violence|escalation|unrest|bloodshed|crackdown|conflict|war)\b"
-    r"|\bsince the (?:\w+ ){0,2}?(?:went into effect|took effect|began|started|erupted|broke out|was signed)\b",
+    r"|\bsince the (?:\w+ ){0,2}?(?:went into effect|took effect|began|started|erupted|broke out|was signed)\b"
+    # a tally over a stated period ("over the three months", "in the second quarter", "this year")
+    r"|\b(?:over|during|in|within) the (?:past |last |previous )?(?:\d+ |two |three |four |five |six |ten |twelve )?"
+    r"(?:weeks|months|years|quarter)\b"
+    r"|\bin the (?:first|second|third|fourth|last) quarter\b|\b(?:so far )?this year\b"
+    # deaths in the present perfect counted from a starting point ("have died ... since students took to the streets")
+    r"|\b(?:has|have) (?:been )?(?:killed|died|left [\w ]{0,20}dead)\b[^.;]{0,80}\bsince\b",
     re.IGNORECASE,
 )
 
@@ -416,9 +480,18 @@ def dated_long_before(text: str, ref: date) -> bool:
     police academy", "en 2014". A year that ended less than OLD_BACKGROUND_DAYS
     before the story ("on 28 December 2023" in a January 2024 story) is recent.
     """
+    if languages.current() == languages.ENGLISH and _LONG_AGO.search(text) and not _YEAR.search(text):
+        return True  # "a truck bomb five years ago", "last year's attack": told relative to the story
     years = [int(y) for y in _YEAR.findall(text)]
     cutoff = ref - timedelta(days=OLD_BACKGROUND_DAYS)
     return bool(years) and all(date(y, 12, 31) < cutoff for y in years)
+
+
+# A time told relative to the story that lies long before it (at least two months).
+_LONG_AGO = re.compile(
+    r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many) (?:years|months) (?:ago|earlier|before)\b",
+    re.IGNORECASE,
+)
 
 
 def looks_like_total(sentence: Sentence) -> bool:

@@ -666,3 +666,65 @@ def test_a_site_gives_way_to_the_town_its_sentence_names(country, location, sent
     from pipeline.extraction.normalise import town_for_site
 
     assert town_for_site(country, location, sentence) == expected
+
+
+@pytest.mark.parametrize(
+    "event, actor1, actor2, expected",
+    [
+        # a monitor quoted as the source is not who struck
+        (
+            "explosion_air_or_drone_strike",
+            "Local Monitoring Observatory",
+            "Civilians",
+            ("Unidentified armed group", "Civilians"),
+        ),
+        # an official commenting on an attack is not its author
+        (
+            "violence_against_civilians_attack",
+            "Interior Minister Ana Ruiz",
+            "Civilians",
+            ("Unidentified armed group", "Civilians"),
+        ),
+        # a building or a town hit is where, not whom: civilians are the target of the strike
+        (
+            "explosion_shelling_artillery_missile",
+            "Military Forces of Ruritania",
+            "Residential building in Dorvik",
+            ("Military Forces of Ruritania", "Civilians"),
+        ),
+        (
+            "explosion_shelling_artillery_missile",
+            "Military Forces of Ruritania",
+            "Dorvik",
+            ("Military Forces of Ruritania", "Civilians"),
+        ),
+        # a battle has no place as its other side
+        ("battle_armed_clash", "Military Forces of Ruritania", "Dorvik school", ("Military Forces of Ruritania", None)),
+        # armed actors and real targets stay
+        (
+            "battle_armed_clash",
+            "Military Forces of Ruritania",
+            "Police Forces of Ruritania",
+            ("Military Forces of Ruritania", "Police Forces of Ruritania"),
+        ),
+    ],
+)
+def test_a_reporter_an_official_or_a_place_is_never_a_side_of_violence(event, actor1, actor2, expected):
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+    from pipeline.extraction.text import Sentence
+
+    text = "Shells hit Dorvik on Monday, killing three people, the observatory and the minister said."
+    article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2024, 3, 5))
+    slots = IncidentSlots(
+        quote=text[:30],
+        event=event,
+        actor1=actor1,
+        actor2=actor2,
+        country="Ruritania",
+        admin1=None,
+        location="Dorvik",
+        killed=[3],
+    )
+    d = draft_from(slots, [Sentence(1, 0, len(text), text)], article, date(2024, 3, 5))
+    assert (d.actor1.name, d.actor2.name if d.actor2 else None) == expected

@@ -36,6 +36,9 @@ RULES: dict[str, str] = {
     "protest_and_mob_actors": "protests get Protesters as actor1 (and the intervening force); mob violence "
     "gets Rioters against Civilians",
     # actors
+    "no_reporter_or_place_as_actor": "in a violent event, a monitor, rescuer, agency or official given as its "
+    "initiator becomes an unidentified armed group; a reporter, place or site given as its target becomes "
+    "civilians (no one in a battle)",
     "actor_alias": "actor name mapped to the canonical name of the actor table",
     "actor_generic_name": "actor name mapped to a generic codebook name (Military Forces of X, Civilians, ...)",
     # tolls

@@ -180,6 +180,8 @@ def _draft_from(
         if code != slots.event:
             rules.fired("event_code_from_sentence")
     etype, sub = EVENT_CODES[code]
+    if rules.enabled("no_reporter_or_place_as_actor"):
+        actor1, actor2 = _no_reporter_or_place(etype, actor1, actor2, slots)
     if actor2 is not None and actor2.name == actor1.name:
         actor2 = None
     if actor1.name == "Civilians" and actor2 is not None and rules.enabled("civilians_are_the_target"):
@@ -215,6 +217,45 @@ def _draft_from(
 
 
 _CIVILIANS = Actor(name="Civilians", actor_type="civilians")
+_UNIDENTIFIED = Actor(name="Unidentified armed group", actor_type="political_militia")
+
+# Who reports or comments on violence (monitors, rescuers, rights groups, agencies, officials by title) is
+# never a side of it; a small model often copies them from "according to ..." into an actor slot.
+_REPORTER = re.compile(
+    r"\b(?:observatory|civil defen[cs]e|white helmets|amnesty|human rights|red cross|red crescent|united nations|"
+    r"unicef|ocha|m[ée]decins|doctors without borders|save the children|news agency|press agency|reporters|"
+    r"journalists?|health ministry|ministry of health|hospital|ombudsman|president|prime minister|minister|"
+    r"governor|spokes(?:man|woman|person)|secretary[- ]general|mayor|officials?)\b",
+    re.IGNORECASE,
+)
+_OBJECT = re.compile(
+    r"\b(?:house|houses|home|homes|residential|store|shop|supermarket|hypermarket|mall|vehicle|car|bus)\b", re.I
+)
+_VIOLENT_TYPES = ("Battles", "Explosions/Remote violence", "Violence against civilians")
+
+
+def _no_reporter_or_place(
+    etype: str, actor1: Actor, actor2: Actor | None, slots: IncidentSlots
+) -> tuple[Actor, Actor | None]:
+    """Rule `no_reporter_or_place_as_actor`: in a violent event, a reporter or an official named as its
+    initiator becomes an unidentified armed group, and a reporter, a place or a site named as its target
+    gives way to civilians (an attack or explosion) or to no one (a battle)."""
+    if etype not in _VIOLENT_TYPES:
+        return actor1, actor2
+    # The model's own words decide (the actor table may already have turned them into a generic name).
+    places = {p.strip().lower() for p in (slots.location, slots.admin1, slots.country) if p}
+    said1, said2 = (slots.actor1 or "").strip(), (slots.actor2 or "").strip()
+    if _REPORTER.search(said1) and not is_armed(actor1) and actor1 != _UNIDENTIFIED:
+        actor1 = _UNIDENTIFIED
+        rules.fired("no_reporter_or_place_as_actor")
+    if actor2 is not None and not is_armed(actor2) or (actor2 is not None and actor2 == _UNIDENTIFIED):
+        name = said2.lower()
+        if _REPORTER.search(name) or SITE_WORDS.search(name) or _OBJECT.search(name) or name in places:
+            target = None if etype == "Battles" else _CIVILIANS
+            if actor2 != target:
+                actor2 = target
+                rules.fired("no_reporter_or_place_as_actor")
+    return actor1, actor2
 
 
 def _roles_by_model(

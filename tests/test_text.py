@@ -202,3 +202,20 @@ def test_a_tally_over_a_period_is_a_running_total(text, total):
 def test_a_toll_that_rises_states_deaths():
     # "toll" in conflict news is the death toll: the headline's number is the dead
     assert fatalities_from([40], "Toll from Monday's market strike rises to 40") == 40
+
+
+@pytest.mark.parametrize(
+    "text, toll_only",
+    [
+        ("In the capital, 30 people died, according to a government spokesman.", True),
+        ("Residents said they had counted at least 13 dead and feared the number would climb.", True),
+        ("More than 40 people were wounded.", True),
+        ("Two children died in shelling on the market.", False),  # an act: shelling
+        ("Three fighters were killed in the hills.", False),  # killed: someone killed them
+        ("Gunmen shot dead four farmers.", False),
+    ],
+)
+def test_a_sentence_that_only_counts_the_dead_tells_no_act(text, toll_only):
+    from pipeline.extraction.text import only_a_toll
+
+    assert only_a_toll(text) is toll_only

@@ -51,6 +51,8 @@ RULES: dict[str, str] = {
     "old_background": 'an incident whose sentence dates it only by a year long before the story ("in 2014") '
     "is background, dropped",
     "sweep": "an incident found by asking about a harm sentence the list left out",
+    "toll_update_not_incident": "a left-out sentence that only counts the dead or hurt, telling no act "
+    '("In the capital, 30 people died"), is not swept as an incident of its own',
     "screen_dated_only": "of the other sentences the list left out, only those that give their own day are "
     "screened (asked whether they report an incident)",
     "sentence_merge": "sentences about the same incident merged into one event",

@@ -74,6 +74,7 @@ from pipeline.extraction.text import (
     locate,
     looks_like_total,
     numbers_in,
+    only_a_toll,
     people_by_age,
     reference_day,
     source_of,
@@ -588,6 +589,8 @@ def sweep_candidates(
     for s in sentences[2:] if skip_lede else sentences:
         if s.number in cited or not is_candidate(s) or _is_total(s) or not states_harm(s.text):
             continue
+        if rules.enabled("toll_update_not_incident") and only_a_toll(s.text):
+            continue  # a toll told again, of an incident told elsewhere
         if ref is not None and _is_old(s, ref):
             continue
         if _restates_a_toll(s, known_tolls):

@@ -76,6 +76,18 @@ _CUE = re.compile(
 )
 
 
+_TOLL_ONLY = re.compile(r"\b(?:dead|death|deaths|died|dying|lives|toll|wound\w*|injur\w*)\b", re.IGNORECASE)
+
+
+def only_a_toll(text: str) -> bool:
+    """Does the sentence count the dead or hurt without telling any act ("In the capital, 30 people died",
+    "they had counted at least 13 dead")? Such a sentence updates the toll of an incident told elsewhere.
+    English only: elsewhere the code has no word for an act, and says no."""
+    if languages.current() != languages.ENGLISH or not _TOLL_ONLY.search(text):
+        return False
+    return not _CUE.search(_TOLL_ONLY.sub(" ", text))
+
+
 def is_candidate(sentence: Sentence) -> bool:
     """Might this sentence report an event? A cost filter before the model, in the article's language.
 

@@ -728,3 +728,21 @@ def test_a_reporter_an_official_or_a_place_is_never_a_side_of_violence(event, ac
     )
     d = draft_from(slots, [Sentence(1, 0, len(text), text)], article, date(2024, 3, 5))
     assert (d.actor1.name, d.actor2.name if d.actor2 else None) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        (
+            "Rebels said they had captured the border town after a week of fighting.",
+            "battle_nonstate_actor_overtakes_territory",
+        ),
+        ("Police arrested twelve suspects after the raid.", "strategic_arrests"),
+        ("The two sides signed a ceasefire in the capital.", "strategic_agreement"),  # a deal stays a deal
+        ("The governor visited the town.", "strategic_agreement"),  # nothing else told: the model's code stands
+    ],
+)
+def test_an_agreement_without_a_deal_in_its_sentence_is_the_development_the_sentence_tells(sentence, expected):
+    from pipeline.extraction.normalise import reconcile_event
+
+    assert reconcile_event("strategic_agreement", sentence, 0) == expected

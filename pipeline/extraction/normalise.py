@@ -781,6 +781,13 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
         return "riot_mob_violence"
     if protest_said and code in ("violence_against_civilians_attack", "battle_armed_clash"):
         return protest_code
+    if code == "strategic_agreement" and not _AGREEMENT_WORDS.search(sentence):
+        # The first strategic code a small model reaches for; a sentence with no deal in it tells another
+        # development: a place taken, or people arrested.
+        if _CAPTURE_WORDS.search(sentence):
+            return "battle_nonstate_actor_overtakes_territory"
+        if _ARREST_WORDS.search(sentence):
+            return "strategic_arrests"
     if family == "explosion" or code == "violence_against_civilians_attack":
         present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]
         if present and (code not in present or present[0] == "explosion_suicide_bomb"):
@@ -795,6 +802,18 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
                 # No weapon fired from afar and no blast: armed men attacking people.
                 return "violence_against_civilians_attack"
     return code
+
+
+_AGREEMENT_WORDS = re.compile(
+    r"\b(?:agree\w*|deals?|truces?|cease-?fires?|accords?|signed|signing|talks|negotiat\w*|treaty|pact|peace)\b",
+    re.IGNORECASE,
+)
+_CAPTURE_WORDS = re.compile(
+    r"\b(?:captur\w*|seiz\w*|took control|taken control|take control|overr[au]n|liberat\w*|fell to|falls to|"
+    r"retook|retaken|recaptur\w*)\b",
+    re.IGNORECASE,
+)
+_ARREST_WORDS = re.compile(r"\b(?:arrest\w*|detain\w*|custody|warrants?)\b", re.IGNORECASE)
 
 
 # An explosion the sentence names without saying what exploded: the model's explosion code stands.

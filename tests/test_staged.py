@@ -746,3 +746,31 @@ def test_an_agreement_without_a_deal_in_its_sentence_is_the_development_the_sent
     from pipeline.extraction.normalise import reconcile_event
 
     assert reconcile_event("strategic_agreement", sentence, 0) == expected
+
+
+def test_a_site_gives_way_to_the_town_a_nearby_sentence_names():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+    from pipeline.extraction.text import split_sentences
+
+    text = (
+        "Residents of Maiduguri were counting their dead on Saturday.\n\n"
+        "Gunmen opened fire at the central market on Friday, killing nine traders.\n\n"
+        "The attackers fled towards the forest."
+    )
+    sentences = split_sentences(text)
+    article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2024, 3, 9))
+    slots = IncidentSlots(
+        quote="Gunmen opened fire at the central market",
+        event="violence_against_civilians_attack",
+        actor1="Gunmen",
+        actor2="Civilians",
+        country="Nigeria",
+        admin1="Borno",
+        location="central market",
+        killed=[9],
+    )
+    d = draft_from(slots, [sentences[1]], article, date(2024, 3, 9))
+    assert d.location == "Maiduguri" and "town_for_site_nearby" in d.rules
+    with rules.disabled(["town_for_site_nearby"]):
+        assert draft_from(slots, [sentences[1]], article, date(2024, 3, 9)).location != "Maiduguri"

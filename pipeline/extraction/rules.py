@@ -60,6 +60,8 @@ RULES: dict[str, str] = {
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",
     "town_for_site": "a location the gazetteer does not know as a place (a school, a market, a district) "
     "replaced by the town the site's name or the incident's sentence names",
+    "town_for_site_nearby": "with no town in the incident's own sentence, the town a nearby sentence names "
+    "(the closest first) replaces the site",
     "place_settled": "a town given as admin1 moved to location, or the region filled from the gazetteer",
     "place_not_in_text": "a place the article never names dropped",
 }

@@ -311,6 +311,15 @@ def _finish_draft(
         admin1 = None  # the country is not a first-level region
     if rules.enabled("town_for_site"):
         town = town_for_site(country, location, cited_text)
+        if town is None and location and rules.enabled("town_for_site_nearby"):
+            # the site's town told in a sentence nearby: the closest first, the one before on a tie
+            others = split_sentences(text)
+            first = cited[0].number
+            for s in sorted(others, key=lambda s: (abs(s.number - first), s.number > first))[:8]:
+                town = town_for_site(country, location, s.text)
+                if town is not None:
+                    rules.fired("town_for_site_nearby")
+                    break
         if town is not None:
             rules.fired("town_for_site")
             location = town

@@ -748,6 +748,26 @@ def test_an_agreement_without_a_deal_in_its_sentence_is_the_development_the_sent
     assert reconcile_event("strategic_agreement", sentence, 0) == expected
 
 
+@pytest.mark.parametrize(
+    "code, sentence, expected",
+    [
+        # a truce signed, with no violence told, is an agreement whatever code the model reached for
+        (
+            "explosion_air_or_drone_strike",
+            "Negotiators signed a ceasefire late on Sunday in the capital.",
+            "strategic_agreement",
+        ),
+        ("battle_armed_clash", "The two sides agreed a truce on Monday.", "strategic_agreement"),
+        # violence in the sentence keeps the model's code
+        ("battle_armed_clash", "Clashes broke out hours after the truce was signed.", "battle_armed_clash"),
+    ],
+)
+def test_a_deal_with_no_violence_in_its_sentence_is_an_agreement(code, sentence, expected):
+    from pipeline.extraction.normalise import reconcile_event
+
+    assert reconcile_event(code, sentence, 0) == expected
+
+
 def test_a_site_gives_way_to_the_town_a_nearby_sentence_names():
     from pipeline.extraction.answers import IncidentSlots
     from pipeline.extraction.staged import draft_from

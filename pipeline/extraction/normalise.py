@@ -781,6 +781,13 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
         return "riot_mob_violence"
     if protest_said and code in ("violence_against_civilians_attack", "battle_armed_clash"):
         return protest_code
+    if (
+        code != "strategic_agreement"
+        and _AGREEMENT_WORDS.search(sentence)
+        and _DEAL_WORDS.search(sentence)
+        and not _VIOLENCE_WORDS.search(sentence)
+    ):
+        return "strategic_agreement"  # a truce signed, with no violence told: an agreement
     if code == "strategic_agreement" and not _AGREEMENT_WORDS.search(sentence):
         # The first strategic code a small model reaches for; a sentence with no deal in it tells another
         # development: a place taken, or people arrested.
@@ -811,6 +818,13 @@ _AGREEMENT_WORDS = re.compile(
 _CAPTURE_WORDS = re.compile(
     r"\b(?:captur\w*|seiz\w*|took control|taken control|take control|overr[au]n|liberat\w*|fell to|falls to|"
     r"retook|retaken|recaptur\w*)\b",
+    re.IGNORECASE,
+)
+_DEAL_WORDS = re.compile(r"\b(?:signed|signing|agreed|agreement|deal|truce|cease-?fire|accord|treaty|pact)\b", re.I)
+_VIOLENCE_WORDS = re.compile(
+    r"\b(?:kill\w*|dead|died|attack\w*|strikes?|struck|clash\w*|shell\w*|bomb\w*|blast\w*|explo\w*|fired|shot|"
+    r"shoot\w*|raid\w*|ambush\w*|assault\w*|massacre\w*|abduct\w*|kidnap\w*|captur\w*|seiz\w*|arrest\w*|"
+    r"protest\w*|riot\w*|wound\w*|injur\w*)\b",
     re.IGNORECASE,
 )
 _ARREST_WORDS = re.compile(r"\b(?:arrest\w*|detain\w*|custody|warrants?)\b", re.IGNORECASE)

@@ -26,7 +26,7 @@ RULES: dict[str, str] = {
     "meaning_actors": "civilians the model says were hit become actor2 of an attack or explosion with no "
     "unarmed target; civilians are no side of a battle",
     "event_code_from_sentence": "event code changed to the sub-event type the incident's sentence names "
-    "(rape, abduction, mob, protest, the kind of explosive, clashes)",
+    "(rape, abduction, mob, protest, the kind of explosive, clashes, a deal signed, a place taken, arrests)",
     "civilians_are_the_target": "Civilians given as actor1 moved to actor2",
     "battle_against_civilians_is_violence": "a battle whose other side is civilians named in the sentence "
     "becomes violence against civilians",

@@ -794,3 +794,19 @@ def test_a_site_gives_way_to_the_town_a_nearby_sentence_names():
     assert d.location == "Maiduguri" and "town_for_site_nearby" in d.rules
     with rules.disabled(["town_for_site_nearby"]):
         assert draft_from(slots, [sentences[1]], article, date(2024, 3, 9)).location != "Maiduguri"
+
+
+@pytest.mark.parametrize(
+    "a, b, same",
+    [
+        ("Mosque", "roadside mosque", True),
+        ("Kurmi", "Kurmi village", True),
+        ("the market", "Market", True),
+        ("Kurmi", "Kurmiya", False),  # a word, not a prefix
+        ("Dogo", "Kurmi", False),
+    ],
+)
+def test_a_place_named_again_more_fully_is_the_same_place(a, b, same):
+    from pipeline.extraction.staged import _same_place
+
+    assert _same_place(a, b) is same

@@ -358,13 +358,23 @@ _NEW_INCIDENT = re.compile(
 )
 
 
+def _same_place(a: str, b: str) -> bool:
+    """One place named twice, the second time more or less fully ("the mosque" / "a roadside mosque",
+    "Kurmi" / "Kurmi village")."""
+    x, y = (re.sub(r"^(?:the|a|an)\s+", "", p.strip().lower()) for p in (a, b))
+    if x == y:
+        return True
+    short, long_ = sorted((x, y), key=len)
+    return bool(short) and re.search(r"\b" + re.escape(short) + r"\b", long_) is not None
+
+
 def _compatible(a: Draft, b: Draft) -> bool:
     """Can sentence draft `b` be more about the incident of draft `a`?"""
     if a.event_type != b.event_type:
         return False
     if a.cue and b.cue and (a.cue.start != b.cue.start and not (a.cue.end and a.cue.start <= b.cue.start <= a.cue.end)):
         return False
-    if a.location and b.location and a.location.lower() != b.location.lower():
+    if a.location and b.location and not _same_place(a.location, b.location):
         return False
     # "Elsewhere", "In a separate incident": the writer says a new incident starts.
     if _NEW_INCIDENT.match(b.sentences[0].text):
@@ -440,7 +450,10 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
             if (
                 _compatible(kept, draft)
                 and kept.actors & draft.actors
-                and (kept.location or "") == (draft.location or "")
+                and (
+                    (kept.location or "") == (draft.location or "")
+                    or bool(kept.location and draft.location and _same_place(kept.location, draft.location))
+                )
             ):
                 grouped[i] = _merge(kept, draft)
                 break

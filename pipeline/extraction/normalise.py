@@ -781,12 +781,7 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
         return "riot_mob_violence"
     if protest_said and code in ("violence_against_civilians_attack", "battle_armed_clash"):
         return protest_code
-    if (
-        code != "strategic_agreement"
-        and _AGREEMENT_WORDS.search(sentence)
-        and _DEAL_WORDS.search(sentence)
-        and not _VIOLENCE_WORDS.search(sentence)
-    ):
+    if code != "strategic_agreement" and _DEAL_WORDS.search(sentence) and not _VIOLENCE_WORDS.search(sentence):
         return "strategic_agreement"  # a truce signed, with no violence told: an agreement
     if code == "strategic_agreement" and not _AGREEMENT_WORDS.search(sentence):
         # The first strategic code a small model reaches for; a sentence with no deal in it tells another

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
@@ -249,7 +250,7 @@ def _no_reporter_or_place(
     if _REPORTER.search(said1) and not is_armed(actor1) and actor1 != _UNIDENTIFIED:
         actor1 = _UNIDENTIFIED
         rules.fired("no_reporter_or_place_as_actor")
-    if actor2 is not None and not is_armed(actor2) or (actor2 is not None and actor2 == _UNIDENTIFIED):
+    if actor2 is not None and (not is_armed(actor2) or actor2 == _UNIDENTIFIED):
         name = said2.lower()
         if _REPORTER.search(name) or SITE_WORDS.search(name) or _OBJECT.search(name) or name in places:
             target = None if etype == "Battles" else _CIVILIANS
@@ -313,9 +314,10 @@ def _finish_draft(
         town = town_for_site(country, location, cited_text)
         if town is None and location and rules.enabled("town_for_site_nearby"):
             # the site's town told in a sentence nearby: the closest first, the one before on a tie
-            others = split_sentences(text)
-            first = cited[0].number
-            for s in sorted(others, key=lambda s: (abs(s.number - first), s.number > first))[:8]:
+            # (the incident's own sentences were just read above)
+            first, own = cited[0].number, {c.number for c in cited}
+            nearby = sorted(_sentences_of(text), key=lambda s: (abs(s.number - first), s.number > first))[:8]
+            for s in (s for s in nearby if s.number not in own):
                 town = town_for_site(country, location, s.text)
                 if town is not None:
                     rules.fired("town_for_site_nearby")
@@ -356,6 +358,12 @@ _NEW_INCIDENT = re.compile(
     r"in another\b|in a separate\b)",
     re.IGNORECASE,
 )
+
+
+@lru_cache(maxsize=8)
+def _sentences_of(text: str) -> tuple[Sentence, ...]:
+    """An article's sentences, split once for all its incidents that look for a nearby town."""
+    return tuple(split_sentences(text))
 
 
 def _same_place(a: str, b: str) -> bool:
@@ -450,10 +458,7 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
             if (
                 _compatible(kept, draft)
                 and kept.actors & draft.actors
-                and (
-                    (kept.location or "") == (draft.location or "")
-                    or bool(kept.location and draft.location and _same_place(kept.location, draft.location))
-                )
+                and _same_place(kept.location or "", draft.location or "")  # both unnamed is the same too
             ):
                 grouped[i] = _merge(kept, draft)
                 break

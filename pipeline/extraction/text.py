@@ -427,9 +427,7 @@ def people_by_age(killed: list[int], text: str) -> int:
     if not killed or not states_deaths(text):
         return 0
     ages = ages_stated(text)
-    if not all(n in ages for n in killed):
-        return 0
-    return len([n for n in killed if n in ages])
+    return len(killed) if all(n in ages for n in killed) else 0
 
 
 def fatalities_from(killed: list[int], text: str) -> int:
@@ -493,7 +491,7 @@ def dated_long_before(text: str, ref: date) -> bool:
     before the story ("on 28 December 2023" in a January 2024 story) is recent.
     """
     if languages.current() == languages.ENGLISH and _LONG_AGO.search(text) and not _YEAR.search(text):
-        return True  # "a truck bomb five years ago", "last year's attack": told relative to the story
+        return True  # "a truck bomb five years ago", "two months earlier": told relative to the story
     years = [int(y) for y in _YEAR.findall(text)]
     cutoff = ref - timedelta(days=OLD_BACKGROUND_DAYS)
     return bool(years) and all(date(y, 12, 31) < cutoff for y in years)

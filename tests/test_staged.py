@@ -810,3 +810,44 @@ def test_a_place_named_again_more_fully_is_the_same_place(a, b, same):
     from pipeline.extraction.staged import _same_place
 
     assert _same_place(a, b) is same
+
+
+def test_a_headline_incident_is_read_with_its_lede():
+    # A headline compresses its story: "rebels kill 12 in raid" names fighters and no victims, the lede says
+    # who was hit. Read with the lede, the incident is an attack on civilians with the lede's toll and day.
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import _lede_for, draft_from
+
+    text = (
+        "Rebels kill 12 in raid on border town\n\n"
+        "Photo: the town's main road.\n\n"
+        "Rebels raided the market of Kasindi on Friday, killing 12 villagers, police said on Saturday.\n\n"
+        "The attackers burnt several shops.\n"
+    )
+    article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2023, 6, 17))
+    sentences = split_sentences(text)
+    headline, caption, lede = sentences[0], sentences[1], sentences[2]
+    assert _lede_for(headline, sentences, text) is lede  # a caption that states no harm is passed over
+    assert _lede_for(lede, sentences, text) is None  # only a headline borrows a lede
+    slots = IncidentSlots(
+        quote=headline.text,
+        event="violence_against_civilians_attack",
+        actor1="Rebels",
+        actor2=None,
+        country="Democratic Republic of the Congo",
+        admin1=None,
+        location="Kasindi",
+        killed=[12],
+    )
+    alone = draft_from(slots, [headline], article, date(2023, 6, 17))
+    assert alone is not None and alone.event_type == "Battles"  # fighters and no civilians in the headline
+    read = draft_from(slots, [headline, lede], article, date(2023, 6, 17))
+    assert read is not None and (read.event_type, read.sub_event_type) == ("Violence against civilians", "Attack")
+    assert read.fatalities == 12 and read.cue is not None and read.cue.start == date(2023, 6, 16)
+
+    # an article that opens with its lede (a full sentence on the first line) has no headline to read
+    plain = "Rebels raided the market of Kasindi on Friday, killing 12 villagers.\nThe attackers burnt shops.\n"
+    first = split_sentences(plain)
+    assert _lede_for(first[0], first, plain) is None
+    with rules.disabled(["headline_read_with_lede"]):
+        assert _lede_for(headline, sentences, text) is None

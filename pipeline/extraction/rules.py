@@ -55,6 +55,8 @@ RULES: dict[str, str] = {
     '("In the capital, 30 people died"), is not swept as an incident of its own',
     "screen_dated_only": "of the other sentences the list left out, only those that give their own day are "
     "screened (asked whether they report an incident)",
+    "headline_read_with_lede": "an incident the list quotes by the headline is read with the lede (the body's "
+    "first sentence), which tells who was hit, how and how many in full",
     "sentence_merge": "sentences about the same incident merged into one event",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",

@@ -580,6 +580,22 @@ def article_block(article: Article, sentences: list[Sentence]) -> str:
 MAX_SWEEP = 3
 
 
+def _lede_for(sentence: Sentence, chunk: list[Sentence], text: str) -> Sentence | None:
+    """The lede, when the listed sentence is the headline (rule `headline_read_with_lede`).
+
+    A headline compresses its story ("Suspected rebels kill 25 in attack on school", "MSF counts 82 dead in
+    prison raid"): who was hit and by what means the lede tells in full, the first body sentence that states
+    harm (a scraped page may put a caption or a byline first, so the next three are looked at). The incident
+    is read with both, so the code rules and the toll see what the lede says. A headline about a protest or
+    an arrest, with no harm stated near it, is read alone."""
+    if not rules.enabled("headline_read_with_lede") or sentence is not chunk[0] or len(chunk) < 2:
+        return None
+    own_line = text[sentence.end : sentence.end + 1] in ("\n", "")
+    if not own_line or sentence.text.rstrip().endswith("."):
+        return None  # the article starts with its lede, not a headline
+    return next((s for s in chunk[1:4] if is_candidate(s) and states_harm(s.text)), None)
+
+
 def _is_total(sentence: Sentence) -> bool:
     """A running total or a tally over a period, never an incident (rule `running_total`)."""
     return rules.enabled("running_total") and looks_like_total(sentence)
@@ -854,8 +870,11 @@ def _chunk_drafts(
             continue
         seen.add(key)
         answers = _answers_about(prompt, caller, block, sentence, slots.location)
-        draft = draft_from(slots, [sentence], article, ref, answers)
+        lede = _lede_for(sentence, chunk, article.text) if first else None
+        draft = draft_from(slots, [sentence] if lede is None else [sentence, lede], article, ref, answers)
         if draft is not None:
+            if lede is not None:
+                draft.rules = [*draft.rules, "headline_read_with_lede"]
             drafts.append(draft)
     if prompt.has_section("fill") and rules.enabled("sweep"):
         cited = {d.sentences[0].number for d in drafts}

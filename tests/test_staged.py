@@ -826,7 +826,7 @@ def test_a_headline_incident_is_read_with_its_lede():
     )
     article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2023, 6, 17))
     sentences = split_sentences(text)
-    headline, caption, lede = sentences[0], sentences[1], sentences[2]
+    headline, lede = sentences[0], sentences[2]  # sentences[1] is the caption
     assert _lede_for(headline, sentences, text) is lede  # a caption that states no harm is passed over
     assert _lede_for(lede, sentences, text) is None  # only a headline borrows a lede
     slots = IncidentSlots(

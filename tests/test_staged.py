@@ -537,6 +537,10 @@ def test_fighters_killed_are_a_battle_and_a_count_among_them_is_not_per_side():
     clashes = "More than 25 pro-regime forces were killed in the clashes."
     d = draft(clashes, event="violence_against_civilians_attack", actor1="regime", actor2=None, killed=[25])
     assert (d.event_type, d.sub_event_type) == ("Battles", "Armed clash")
+    # the fighters who attacked are not the dead: the model named them as the initiator
+    gunmen = "Suspected militants opened fire on two labourers at a water project, killing both."
+    d = draft(gunmen, event="violence_against_civilians_attack", actor1="suspected militants", killed=[2])
+    assert (d.event_type, d.sub_event_type) == ("Violence against civilians", "Attack")
     shot = "Regime forces shot dead five villagers in the clashes' aftermath."
     d = draft(shot, event="violence_against_civilians_attack", actor1="regime", killed=[5])
     assert d.event_type == "Violence against civilians"  # civilians died: still an attack on civilians
@@ -819,7 +823,7 @@ def test_a_headline_incident_is_read_with_its_lede():
     from pipeline.extraction.staged import _lede_for, draft_from
 
     text = (
-        "Rebels kill 12 in raid on border town\n\n"
+        "ADF rebels kill 12 in raid on border town\n\n"
         "Photo: the town's main road.\n\n"
         "Rebels raided the market of Kasindi on Friday, killing 12 villagers, police said on Saturday.\n\n"
         "The attackers burnt several shops.\n"
@@ -832,7 +836,7 @@ def test_a_headline_incident_is_read_with_its_lede():
     slots = IncidentSlots(
         quote=headline.text,
         event="violence_against_civilians_attack",
-        actor1="Rebels",
+        actor1="ADF",
         actor2=None,
         country="Democratic Republic of the Congo",
         admin1=None,

@@ -31,7 +31,7 @@ RULES: dict[str, str] = {
     "battle_against_civilians_is_violence": "a battle whose other side is civilians named in the sentence "
     "becomes violence against civilians",
     "fighters_killed_is_a_battle": "an attack in whose sentence fighters died or fought, and no civilian, "
-    "becomes an armed clash",
+    "becomes an armed clash (the fighters who attacked, as the model named them, do not count)",
     "violence_needs_civilian_victims": "violence against civilians whose target is an armed group becomes a battle",
     "protest_and_mob_actors": "protests get Protesters as actor1 (and the intervening force); mob violence "
     "gets Rioters against Civilians",

@@ -203,7 +203,7 @@ def _draft_from(
     if (
         (etype, sub) == ("Violence against civilians", "Attack")
         and not civilians_said
-        and (FIGHTER_WORDS.search(cited_text) or CLASH_WORDS.search(cited_text))
+        and (FIGHTER_WORDS.search(_without_initiator(cited_text, slots.actor1)) or CLASH_WORDS.search(cited_text))
         and rules.enabled("fighters_killed_is_a_battle")
     ):
         # "eight rebels were killed trying to sneak through frontlines", "25 pro-regime
@@ -216,6 +216,17 @@ def _draft_from(
         etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
         rules.fired("violence_needs_civilian_victims")
     return _finish_draft(slots, cited, article, ref, etype, sub, actor1, actor2, country, fatalities)
+
+
+def _without_initiator(text: str, initiator: str | None) -> str:
+    """The text without the words that name who acted ("Suspected ADF rebels kill 25": the rebels killed,
+    they are not the dead)."""
+    if not initiator or not initiator.strip():
+        return text
+    words = [re.escape(w) for w in re.findall(r"[^\W\d_]+", initiator)]
+    if not words:
+        return text
+    return re.sub(r"\b(?:suspected\s+)?" + r"\W+".join(words) + r"\b", " ", text, flags=re.IGNORECASE)
 
 
 _CIVILIANS = Actor(name="Civilians", actor_type="civilians")

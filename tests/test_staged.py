@@ -555,7 +555,7 @@ def test_the_default_prompt_screens_only_left_out_sentences_that_give_their_own_
     text = (
         SWEEP_TEXT
         + "Hundreds of people staged a protest in the main square of Idlib on Monday.\n"
-        + "Residents said a protest in Saraqeb was planned.\n"
+        + "Residents said a protest in the old town was planned.\n"
     )
     article = Article(path="x.txt", file_name="x.txt", text=text, article_id="x", published=TUESDAY)
     prompt = load_prompt("default")
@@ -579,6 +579,45 @@ def test_the_default_prompt_screens_only_left_out_sentences_that_give_their_own_
     with rules.disabled(["screen_dated_only"]):
         result = extract_article(article, prompt, get_backend("fake"), run_id="r")
     assert any("was planned" in q for q in asked("screen"))
+
+    # An undated sentence that names a town no incident is at is asked too (rule `screen_new_place`): the
+    # codebook codes one event per place and day.
+    article = replace(article, text=text + "Demonstrators also took to the streets in Saraqeb.\n")
+    result = extract_article(article, prompt, get_backend("fake"), run_id="r")
+    assert any("streets in Saraqeb" in q for q in asked("screen"))
+    assert not any("was planned" in q for q in asked("screen"))
+    with rules.disabled(["screen_new_place"]):
+        result = extract_article(article, prompt, get_backend("fake"), run_id="r")
+    assert not any("streets in Saraqeb" in q for q in asked("screen"))
+
+
+@pytest.mark.parametrize(
+    "country, sentence, towns",
+    [
+        ("Kenya", "In Narok, eight people were hurt as police broke up the crowds.", ["Narok"]),
+        ("Chad", "Protests also took place in Doba and Sarh, two towns in the south.", ["Doba", "Sarh"]),
+        ("Yemen", "Crowds gathered in Hodeidah, Ibb and Sanaa.", ["Hodeidah", "Ibb", "Sanaa"]),
+        ("Kenya", "Police said on Friday that the Kenya Red Cross was ready.", []),  # no place of Kenya
+        ("Kenya", "Crowds gathered in the capital.", []),
+    ],
+)
+def test_towns_named_are_the_gazetteer_places_after_a_preposition(country, sentence, towns):
+    from pipeline.extraction.normalise import towns_named
+
+    assert towns_named(country, sentence) == towns
+
+
+def test_a_place_is_new_when_no_listed_incident_is_at_it_in_any_spelling():
+    from pipeline.extraction.staged import _names_a_new_place
+
+    told = ("Syria", ["Idlib", "Saraqib"])
+    planned, crowds, elsewhere = split_sentences(
+        "A protest in Idlib was planned. Crowds gathered in Saraqeb. Crowds gathered in Kafr Nabl."
+    )
+    assert not _names_a_new_place(planned, told)
+    assert not _names_a_new_place(crowds, told)  # Saraqeb is Saraqib spelled another way
+    assert _names_a_new_place(elsewhere, told)
+    assert not _names_a_new_place(elsewhere, None)  # nothing listed: no country to look places up in
 
 
 @pytest.mark.parametrize(

@@ -617,6 +617,37 @@ SITE_WORDS = _SITE_WORDS  # a place name's site words (school, market, ...): not
 _TOWN_AFTER = re.compile(r"\b(?:in|at|of|near|outside|from)\s+((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})")
 
 
+def towns_named(country: str, sentence: str) -> list[str]:
+    """The places of `country` the sentence names after "in", "at", "near", ... that the gazetteer knows by
+    that exact name (towns and first-level regions), in the order named. English only: the prepositions
+    are English, so in another language the list is empty."""
+    from pipeline.geo.gazetteer import country_code, country_index
+    from pipeline.geo.names import normalize
+
+    cc = country_code(country)
+    if cc is None:
+        return []
+    idx = country_index(cc)
+    found: list[str] = []
+    for m in _PLACE_AFTER.finditer(sentence):
+        words = m.group(1).split()
+        for n in range(len(words), 0, -1):
+            name = " ".join(words[:n])
+            if normalize(name) == normalize(country) or name in found:
+                continue
+            hit = idx.match_place(name, None)
+            if (hit is not None and hit.method == "exact") or idx.match_admin1(name)[1] >= 1.0:
+                found.append(name)
+                break
+    return found
+
+
+# A capitalised name after a preposition of place, or after "and" or a comma in a list of them.
+_PLACE_AFTER = re.compile(
+    r"(?:\b(?:[Ii]n|[Aa]t|[Nn]ear|outside|from|and)\s+|,\s*)((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})"
+)
+
+
 def town_for_site(country: str, location: str | None, sentence: str) -> str | None:
     """The town a site lies in, when the model gave a site the gazetteer does not know as a place.
 

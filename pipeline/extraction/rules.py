@@ -57,6 +57,8 @@ RULES: dict[str, str] = {
     "screened (asked whether they report an incident)",
     "headline_read_with_lede": "an incident the list quotes by the headline is read with the lede (the body's "
     "first sentence), which tells who was hit, how and how many in full",
+    "screen_new_place": "an undated left-out sentence that names a town or region no listed incident is at "
+    "or names is screened too (one event per place and day)",
     "sentence_merge": "sentences about the same incident merged into one event",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",

@@ -62,6 +62,7 @@ from pipeline.extraction.normalise import (
     reconcile_event,
     settle_places,
     town_for_site,
+    towns_named,
 )
 from pipeline.extraction.text import (
     MAX_INCIDENT_TOLL,
@@ -670,6 +671,27 @@ def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: boo
     return draft.cue is not None or draft.event_type in ("Protests", "Riots") or "territory" in draft.sub_event_type
 
 
+def _places_told(drafts: list[Draft]) -> tuple[str, list[str]] | None:
+    """The listed incidents' country and the places they are at or their sentences name."""
+    if not drafts:
+        return None
+    country = max({d.country for d in drafts}, key=lambda c: sum(d.country == c for d in drafts))
+    known = [p for d in drafts for p in (d.location, d.admin1) if p]
+    known += [t for d in drafts for s in d.sentences for t in towns_named(country, s.text)]
+    return country, known
+
+
+def _names_a_new_place(sentence: Sentence, told: tuple[str, list[str]] | None) -> bool:
+    """Does the sentence name a town or region of the incidents' country that none of them is at or names
+    (rule `screen_new_place`)? The codebook codes one event per place and day: "Demonstrators also took to
+    the streets in Khash" is an event of its own beside the march in Zahedan, with no day of its own."""
+    if told is None or not rules.enabled("screen_new_place"):
+        return False
+    country, known = told
+    towns = towns_named(country, sentence.text)
+    return any(not any(names_place(k, town) or names_place(town, k) for k in known) for town in towns)
+
+
 def screened(
     prompt: Prompt,
     caller: Any,
@@ -681,13 +703,15 @@ def screened(
     skip_lede: bool,
     known_tolls: set[int] | frozenset[int] = frozenset(),
     ref: date | None = None,
+    told: tuple[str, list[str]] | None = None,
 ) -> tuple[list[Sentence], set[int]]:
     """Harm sentences first, then the other candidate sentences the list left out that the model, asked one
     short question each (same cached prefix), says report a specific incident; at most `max_sweep`.
 
     Only sentences that give their own day are asked (rule `screen_dated_only`): a sentence that tells a
     new incident in news copy dates it ("On Monday, jets struck ..."), while the undated ones re-tell the
-    listed incident or give background, and asking about those cost more precision than it gave."""
+    listed incident or give background, and asking about those cost more precision than it gave. An
+    undated sentence that names a town no listed incident is at is asked too (rule `screen_new_place`)."""
     limit = int(prompt.settings.get("max_sweep", MAX_SWEEP))
     picked = list(harm)
     screened_in: set[int] = set()
@@ -700,7 +724,12 @@ def screened(
         and not _is_total(s)
         and not _restates_a_toll(s, known_tolls)
         and not (ref is not None and _is_old(s, ref))
-        and not (ref is not None and rules.enabled("screen_dated_only") and date_cue(s.text, ref) is None)
+        and not (
+            ref is not None
+            and rules.enabled("screen_dated_only")
+            and date_cue(s.text, ref) is None
+            and not _names_a_new_place(s, told)
+        )
     ]
     for sentence in others[: int(prompt.settings.get("max_screen", 6))]:
         if len(picked) >= limit:
@@ -750,6 +779,7 @@ def sweep(
     known_tolls: set[int],
     *,
     skip_lede: bool = True,
+    told: tuple[str, list[str]] | None = None,
 ) -> list[Draft]:
     """One small fill call per harm sentence the list left out (same cached prefix, new last line).
 
@@ -763,7 +793,16 @@ def sweep(
     screened_in: set[int] = set()
     if prompt.has_section("screen"):
         picked, screened_in = screened(
-            prompt, caller, block, sentences, cited, picked, skip_lede=skip_lede, known_tolls=known_tolls, ref=ref
+            prompt,
+            caller,
+            block,
+            sentences,
+            cited,
+            picked,
+            skip_lede=skip_lede,
+            known_tolls=known_tolls,
+            ref=ref,
+            told=told,
         )
     for sentence in picked:
         try:
@@ -899,5 +938,6 @@ def _chunk_drafts(
             ref,
             {d.fatalities for d in drafts if d.fatalities},
             skip_lede=first,
+            told=_places_told(drafts),
         )
     return drafts

@@ -894,3 +894,43 @@ def test_a_headline_incident_is_read_with_its_lede():
     assert _lede_for(first[0], first, plain) is None
     with rules.disabled(["headline_read_with_lede"]):
         assert _lede_for(headline, sentences, text) is None
+
+
+@pytest.mark.parametrize(
+    "first, first_toll, then, then_toll, toll",
+    [
+        # a headline's toll over two cities gives way to the lower total told for this place
+        ("Security forces fire on protesters in two cities, at least 60 dead", 60, "In Moundou, 30 died.", 30, 30),
+        # a share of the dead is a detail of the incident, not its total
+        ("Air strikes killed 12 people in the market of Moundou.", 12, "Four of the dead were children.", 4, 12),
+        # so is one victim named
+        ("The bombing killed 93 people in Moundou.", 93, "Among the dead was a journalist.", 1, 93),
+    ],
+)
+def test_merged_sentences_keep_the_lowest_total_reported(first, first_toll, then, then_toll, toll):
+    from pipeline.extraction.staged import Draft, group_drafts
+    from pipeline.extraction.text import Sentence
+    from schemas import Actor
+
+    def draft(number, text, killed):
+        return Draft(
+            event_type="Violence against civilians",
+            sub_event_type="Attack",
+            actor1=Actor(name="Military Forces of Chad", actor_type="state_forces"),
+            actor2=Actor(name="Civilians", actor_type="civilians"),
+            assoc1=[],
+            country="Chad",
+            admin1=None,
+            location="Moundou",
+            fatalities=killed,
+            per_side=False,
+            cue=None,
+            sentences=[Sentence(number, 0, len(text), text)],
+        )
+
+    (merged,) = group_drafts([draft(1, first, first_toll), draft(2, then, then_toll)])
+    assert merged.fatalities == toll
+    assert ("lowest_toll" in merged.rules) is (toll < first_toll)
+    with rules.disabled(["lowest_toll"]):
+        (merged,) = group_drafts([draft(1, first, first_toll), draft(2, then, then_toll)])
+    assert merged.fatalities == first_toll

@@ -45,6 +45,8 @@ RULES: dict[str, str] = {
     "toll_grounded": "numbers the sentence does not state, or that count the wounded, dropped from the toll",
     "ages_are_people": 'a toll the model gave as the ages of the dead ("a 65-year-old woman" as 65) counted as '
     "one person per age",
+    "lowest_toll": "sentences merged into one incident keep the lowest toll that counts more than one person "
+    "(the codebook's lowest reported total; a headline's toll over several places gives way to one place's)",
     "toll_cap": "a toll above MAX_INCIDENT_TOLL is a tally, not an incident: the incident is dropped",
     # incidents
     "running_total": "a listed sentence that reads as a running total or a tally over a period is dropped",

@@ -412,7 +412,16 @@ def _compatible(a: Draft, b: Draft) -> bool:
     return b.actor2 is None or a.actor2 is None or is_generic(a.actor1) or is_generic(b.actor1)
 
 
+# "four of the dead were children", "among them two women", "including 12 soldiers": a share of a toll.
+_A_SHARE = re.compile(r"\b(?:of|among) (?:the (?:dead|victims|killed)|them|those)\b|\bincluding\b", re.IGNORECASE)
+
+
+def _text_of(draft: Draft) -> str:
+    return " ".join(s.text for s in draft.sentences)
+
+
 def _merge(a: Draft, b: Draft) -> Draft:
+    named: list[str] = []  # the rules that changed the merged incident
     actor1, actor2, assoc = a.actor1, a.actor2, list(a.assoc1)
     if is_generic(actor1) and not is_generic(b.actor1) and b.actor1.name not in {x.name for x in [actor2] if x}:
         assoc = list(dict.fromkeys(assoc + [actor1.name]))
@@ -426,14 +435,24 @@ def _merge(a: Draft, b: Draft) -> Draft:
         fatalities, per_side = a.fatalities, True
     else:
         fatalities, per_side = max(a.fatalities, b.fatalities), a.per_side or b.per_side
-    sub_event_type, named = a.sub_event_type, []
+        low = a if a.fatalities <= b.fatalities else b
+        if low.fatalities > 1 and rules.enabled("lowest_toll") and not _A_SHARE.search(_text_of(low)):
+            # The codebook's toll is the lowest total reported for the event: a headline's "60 dead" over two
+            # cities gives way to "30 people died in the capital". One victim named ("among the dead was a
+            # journalist") or a share of the dead ("four of the dead were children") is a detail of the
+            # incident, never its total.
+            if low.fatalities != fatalities:
+                fatalities = low.fatalities
+                named.append("lowest_toll")
+    sub_event_type = a.sub_event_type
     if a.event_type == "Explosions/Remote violence" and rules.enabled("event_code_from_sentence"):
         # "Maoists blow up vehicle" then "an improvised explosive device tore through it": the sentence
         # that names the weapon settles the sub-event type of the whole incident.
         first = " ".join(s.text for s in a.sentences)
         if explosive_named(first) is None and explosive_named(" ".join(s.text for s in b.sentences)):
             if b.sub_event_type != sub_event_type:
-                sub_event_type, named = b.sub_event_type, ["event_code_from_sentence"]
+                sub_event_type = b.sub_event_type
+                named.append("event_code_from_sentence")
     return Draft(
         event_type=a.event_type,
         sub_event_type=sub_event_type,

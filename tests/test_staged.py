@@ -206,6 +206,7 @@ def test_a_named_group_inside_a_description_is_found():
         "According to them, some 74 civilians were killed in the first 16 days of July.",
         "Compared to June 30, two children were killed and 22 others were wounded.",
         "Civilian casualties from February 24, 2022 to July 15 reached 25,671.",
+        "Killings and kidnappings rose 14% in second quarter, a monitor said.",
     ],
 )
 def test_tallies_over_a_period_are_totals(text):

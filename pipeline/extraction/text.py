@@ -471,7 +471,7 @@ _TOTAL = re.compile(
     # a tally over a stated period ("over the three months", "in the second quarter", "this year")
     r"|\b(?:over|during|in|within) the (?:past |last |previous )?(?:\d+ |two |three |four |five |six |ten |twelve )?"
     r"(?:weeks|months|years|quarter)\b"
-    r"|\bin the (?:first|second|third|fourth|last) quarter\b|\b(?:so far )?this year\b"
+    r"|\bin (?:the )?(?:first|second|third|fourth|last) quarter\b|\b(?:so far )?this year\b"
     # deaths in the present perfect counted from a starting point ("have died ... since students took to the streets")
     r"|\b(?:has|have) (?:been )?(?:killed|died|left [\w ]{0,20}dead)\b[^.;]{0,80}\bsince\b",
     re.IGNORECASE,

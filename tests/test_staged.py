@@ -370,6 +370,13 @@ def test_complete_incidents_of_garbage_is_empty():
             7,
             "violence_against_civilians_attack",
         ),
+        # a raid by aircraft is fired from the air
+        (
+            "explosion_air_or_drone_strike",
+            "The dawn raid by coalition aircraft on the prison killed 20 inmates.",
+            20,
+            "explosion_air_or_drone_strike",
+        ),
     ],
 )
 def test_reconcile_event_reads_what_the_sentence_says_happened(code, sentence, killed, expected):

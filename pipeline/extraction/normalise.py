@@ -727,7 +727,7 @@ _EXPLOSION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("explosion_grenade", r"\bgrenades?\b"),
         (
             "explosion_air_or_drone_strike",
-            r"\b(?:air ?strikes?|air raids?|warplanes?|war planes?|jets?|drones?|helicopters?|barrel bombs?|aerial)\b",
+            r"\b(?:air ?strikes?|air raids?|warplanes?|war planes?|jets?|aircraft|drones?|helicopters?|barrel bombs?|aerial)\b",
         ),
         ("explosion_shelling_artillery_missile", r"\b(?:shell(?:s|ed|ing)?|artillery|rockets?|missiles?|mortars?)\b"),
     )

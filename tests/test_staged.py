@@ -942,3 +942,30 @@ def test_merged_sentences_keep_the_lowest_total_reported(first, first_toll, then
     with rules.disabled(["lowest_toll"]):
         (merged,) = group_drafts([draft(1, first, first_toll), draft(2, then, then_toll)])
     assert merged.fatalities == first_toll
+
+
+def test_a_lede_that_counts_bodies_is_read_and_each_sentence_grounds_its_own_toll():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import _lede_for, draft_from
+
+    text = (
+        "Market lynching: police say 120 held\n\n"
+        "By Tuesday, the bodies of two traders had been recovered from the market where a mob attacked them.\n\n"
+        "They were beaten to death on Monday.\n"
+    )
+    article = Article(path="a.txt", file_name="a.txt", text=text, published=date(2023, 6, 17))
+    sentences = split_sentences(text)
+    lede = _lede_for(sentences[0], sentences, text)
+    assert lede is sentences[1]  # "the bodies of two traders": deaths told without the usual verbs
+    slots = IncidentSlots(
+        quote=sentences[0].text,
+        event="riot_mob_violence",
+        actor1="mob",
+        actor2="trader",
+        country="Pakistan",
+        admin1=None,
+        location=None,
+        killed=[120],
+    )
+    draft = draft_from(slots, [sentences[0], lede], article, date(2023, 6, 17))
+    assert draft is not None and draft.fatalities == 0  # 120 were held: no death word in the headline's count

@@ -65,6 +65,7 @@ from pipeline.extraction.normalise import (
     towns_named,
 )
 from pipeline.extraction.text import (
+    DEATH_WORDS,
     MAX_INCIDENT_TOLL,
     MAX_SENTENCE_CHARS,
     DateCue,
@@ -155,7 +156,9 @@ def _draft_from(
     actor1 = _normalised_actor(slots.actor1, country, text)
     actor2 = _normalised_actor(slots.actor2, country, text)
     if slots.killed:
-        fatalities = fatalities_from(slots.killed, cited_text)
+        # each sentence on its own: a number in the headline ("120 held") is no toll because the lede
+        # says "tortured to death"
+        fatalities = max(fatalities_from(slots.killed, c.text) for c in cited)
         if fatalities != sum(dict.fromkeys(slots.killed)):
             rules.fired("toll_grounded")
         if fatalities == 0 and rules.enabled("ages_are_people"):
@@ -624,7 +627,7 @@ def _lede_for(sentence: Sentence, chunk: list[Sentence], text: str) -> Sentence 
     own_line = text[sentence.end : sentence.end + 1] in ("\n", "")
     if not own_line or sentence.text.rstrip().endswith("."):
         return None  # the article starts with its lede, not a headline
-    return next((s for s in chunk[1:4] if is_candidate(s) and states_harm(s.text)), None)
+    return next((s for s in chunk[1:4] if is_candidate(s) and (states_harm(s.text) or DEATH_WORDS.search(s.text))), None)
 
 
 def _is_total(sentence: Sentence) -> bool:

@@ -627,7 +627,9 @@ def _lede_for(sentence: Sentence, chunk: list[Sentence], text: str) -> Sentence 
     own_line = text[sentence.end : sentence.end + 1] in ("\n", "")
     if not own_line or sentence.text.rstrip().endswith("."):
         return None  # the article starts with its lede, not a headline
-    return next((s for s in chunk[1:4] if is_candidate(s) and (states_harm(s.text) or DEATH_WORDS.search(s.text))), None)
+    return next(
+        (s for s in chunk[1:4] if is_candidate(s) and (states_harm(s.text) or DEATH_WORDS.search(s.text))), None
+    )
 
 
 def _is_total(sentence: Sentence) -> bool:

@@ -704,6 +704,9 @@ def test_the_sentence_that_names_the_weapon_settles_a_merged_explosion():
             "Police fired tear gas outside the Parliament buildings in Nairobi.",
             "Nairobi",
         ),
+        # a place the gazetteer lacks, named as the town's own
+        ("Pakistan", "Police Lines", "A suicide bomber struck the mosque in Peshawar's Police Lines.", "Peshawar"),
+        ("Pakistan", "police compound", "Gunmen stormed Quetta's police compound at dawn.", "Quetta"),
         # a site named after its town, less the generic word
         ("Nigeria", "Kano Municipal LGA", "A bomb exploded in Kano Municipal LGA.", "Kano"),
         # a known town, and a village the gazetteer lacks, stay: each is the most specific place named

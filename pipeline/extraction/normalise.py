@@ -676,7 +676,19 @@ def town_for_site(country: str, location: str | None, sentence: str) -> str | No
         hit = idx.match_place(name, None)
         return hit is not None and hit.method == "exact" and normalize(hit.matched_name or "") == normalize(name)
 
-    if not _SITE_WORDS.search(location) or known(location) or idx.match_admin1(location)[0] is not None:
+    if known(location) or idx.match_admin1(location)[0] is not None:
+        return None
+    # "Peshawar's Police Lines", "Gaza City's Shujaiya": a place the gazetteer lacks, named as the town's own
+    owner = re.search(
+        r"((?:[A-Z][\w'’-]+[ -]){0,2}[A-Z][\w-]+)['’]s\s+(?:the\s+)?(?i:" + re.escape(location) + r")\b", sentence
+    )
+    if owner:
+        words = owner.group(1).split()
+        for n in range(len(words)):
+            candidate = " ".join(words[n:])
+            if normalize(candidate) != normalize(country) and known(candidate):
+                return candidate
+    if not _SITE_WORDS.search(location):
         return None  # a village the gazetteer lacks is still the most specific place: only sites give way
     lead = _SITE_SUFFIX.sub("", location).strip(" ,")
     if lead != location and lead[:1].isupper() and known(lead):

@@ -754,6 +754,8 @@ def test_a_site_gives_way_to_the_town_its_sentence_names(country, location, sent
         ),
         # a battle has no place as its other side
         ("battle_armed_clash", "Military Forces of Ruritania", "Dorvik school", ("Military Forces of Ruritania", None)),
+        # the media that report an attack did not carry it out
+        ("violence_against_civilians_attack", "State media", "Civilians", ("Unidentified armed group", "Civilians")),
         # armed actors and real targets stay
         (
             "battle_armed_clash",

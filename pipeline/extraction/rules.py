@@ -28,8 +28,6 @@ RULES: dict[str, str] = {
     "event_code_from_sentence": "event code changed to the sub-event type the incident's sentence names "
     "(rape, abduction, mob, protest, the kind of explosive, clashes, a deal signed, a place taken, arrests)",
     "civilians_are_the_target": "Civilians given as actor1 moved to actor2",
-    "battle_against_civilians_is_violence": "a battle whose other side is civilians named in the sentence "
-    "becomes violence against civilians",
     "fighters_killed_is_a_battle": "an attack in whose sentence fighters died or fought, and no civilian, "
     "becomes an armed clash (the fighters who attacked, as the model named them, do not count)",
     "violence_needs_civilian_victims": "violence against civilians whose target is an armed group becomes a battle",

@@ -198,12 +198,8 @@ def _draft_from(
         actor2 = _roles_by_model(etype, sub, actor1, actor2, answers)
         return _finish_draft(slots, cited, article, ref, etype, sub, actor1, actor2, country, fatalities)
     civilians_said = re.search(actor_rules()["patterns"]["civilians"], cited_text, re.IGNORECASE) is not None
-    if etype == "Battles" and actor2 is not None and actor2.name == "Civilians":
-        if civilians_said and rules.enabled("battle_against_civilians_is_violence"):
-            etype, sub = "Violence against civilians", "Attack"
-            rules.fired("battle_against_civilians_is_violence")
-        elif not civilians_said:
-            actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
+    if etype == "Battles" and actor2 is not None and actor2.name == "Civilians" and not civilians_said:
+        actor2 = None  # a clash with no civilian in the sentence: the other side is unnamed
     if (
         (etype, sub) == ("Violence against civilians", "Attack")
         and not civilians_said
@@ -847,6 +843,8 @@ def sweep(
         if draft.fatalities == 0 and not kept:
             continue
         draft.rules = [*draft.rules, "sweep"]
+        if sentence.number in screened_in and date_cue(sentence.text, ref) is None:
+            draft.rules.append("screen_new_place")  # asked about only because it names a new place
         drafts.append(draft)
     return drafts
 

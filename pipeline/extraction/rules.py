@@ -55,8 +55,8 @@ RULES: dict[str, str] = {
     '("In the capital, 30 people died"), is not swept as an incident of its own',
     "screen_dated_only": "of the other sentences the list left out, only those that give their own day are "
     "screened (asked whether they report an incident)",
-    "headline_read_with_lede": "an incident the list quotes by the headline is read with the lede (the body's "
-    "first sentence), which tells who was hit, how and how many in full",
+    "headline_read_with_lede": "an incident the list quotes by the headline is read with the lede (the first of "
+    "the next three sentences that states harm), which tells who was hit, how and how many in full",
     "screen_new_place": "an undated left-out sentence that names a town or region no listed incident is at "
     "or names is screened too (one event per place and day)",
     "sentence_merge": "sentences about the same incident merged into one event",

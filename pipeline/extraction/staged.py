@@ -29,6 +29,7 @@ article next and the task last, so llama.cpp reuses the evaluated prefix.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -65,7 +66,6 @@ from pipeline.extraction.normalise import (
     towns_named,
 )
 from pipeline.extraction.text import (
-    DEATH_WORDS,
     MAX_INCIDENT_TOLL,
     MAX_SENTENCE_CHARS,
     DateCue,
@@ -447,8 +447,7 @@ def _merge(a: Draft, b: Draft) -> Draft:
     if a.event_type == "Explosions/Remote violence" and rules.enabled("event_code_from_sentence"):
         # "Maoists blow up vehicle" then "an improvised explosive device tore through it": the sentence
         # that names the weapon settles the sub-event type of the whole incident.
-        first = " ".join(s.text for s in a.sentences)
-        if explosive_named(first) is None and explosive_named(" ".join(s.text for s in b.sentences)):
+        if explosive_named(_text_of(a)) is None and explosive_named(_text_of(b)):
             if b.sub_event_type != sub_event_type:
                 sub_event_type = b.sub_event_type
                 named.append("event_code_from_sentence")
@@ -623,9 +622,7 @@ def _lede_for(sentence: Sentence, chunk: list[Sentence], text: str) -> Sentence 
     own_line = text[sentence.end : sentence.end + 1] in ("\n", "")
     if not own_line or sentence.text.rstrip().endswith("."):
         return None  # the article starts with its lede, not a headline
-    return next(
-        (s for s in chunk[1:4] if is_candidate(s) and (states_harm(s.text) or DEATH_WORDS.search(s.text))), None
-    )
+    return next((s for s in chunk[1:4] if is_candidate(s) and (states_harm(s.text) or states_deaths(s.text))), None)
 
 
 def _is_total(sentence: Sentence) -> bool:
@@ -695,7 +692,7 @@ def _places_told(drafts: list[Draft]) -> tuple[str, list[str]] | None:
     """The listed incidents' country and the places they are at or their sentences name."""
     if not drafts:
         return None
-    country = max({d.country for d in drafts}, key=lambda c: sum(d.country == c for d in drafts))
+    country = Counter(d.country for d in drafts).most_common(1)[0][0]  # a tie: the first listed
     known = [p for d in drafts for p in (d.location, d.admin1) if p]
     known += [t for d in drafts for s in d.sentences for t in towns_named(country, s.text)]
     return country, known
@@ -843,7 +840,7 @@ def sweep(
         if draft.fatalities == 0 and not kept:
             continue
         draft.rules = [*draft.rules, "sweep"]
-        if sentence.number in screened_in and date_cue(sentence.text, ref) is None:
+        if sentence.number in screened_in and draft.cue is None:  # the sentence's own day, found above
             draft.rules.append("screen_new_place")  # asked about only because it names a new place
         drafts.append(draft)
     return drafts

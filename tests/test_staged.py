@@ -974,3 +974,83 @@ def test_a_lede_that_counts_bodies_is_read_and_each_sentence_grounds_its_own_tol
     )
     draft = draft_from(slots, [sentences[0], lede], article, date(2023, 6, 17))
     assert draft is not None and draft.fatalities == 0  # 120 were held: no death word in the headline's count
+
+
+@pytest.mark.parametrize(
+    "country, sentence, parts",
+    [
+        # a plain list of towns: one incident per town, sharing the sentence
+        (
+            "Sudan",
+            "Hundreds marched through the streets of Kassala, Gedaref and Dongola on Friday.",
+            [("Kassala", True), ("Gedaref", True), ("Dongola", True)],
+        ),
+        # a clause per town: each town with the part that tells it
+        (
+            "Nigeria",
+            "Two farmers were shot dead in Gusau, and a trader was killed in Kaura Namoda.",
+            [("Gusau", False), ("Kaura Namoda", False)],
+        ),
+        (
+            "Ukraine",
+            "A 70-year-old man was killed in the city of Kherson and a woman in the village of Bilozerka.",
+            [("Kherson", False), ("Bilozerka", False)],
+        ),
+        # a town told relative to another is one place
+        ("Nigeria", "Gunmen attacked a village 20 km from Gusau and near Kaura Namoda.", []),
+        # regions are not towns
+        ("Syria", "Clashes went on in Idlib and Hama provinces.", []),
+        # one town only
+        ("Nigeria", "Two farmers were shot dead in Gusau on Monday.", []),
+    ],
+)
+def test_places_apart_finds_towns_told_as_a_list_or_a_clause_each(country, sentence, parts):
+    from pipeline.extraction.normalise import places_apart
+
+    found = places_apart(country, sentence)
+    assert [(p.town, p.listed) for p in found] == parts
+    for p in found:
+        assert p.town in p.text and p.text in sentence
+
+
+def test_one_event_per_place_and_day_even_in_one_sentence():
+    from pipeline.extraction.staged import Draft, one_event_per_place
+    from pipeline.extraction.text import Sentence
+    from schemas import Actor
+
+    def draft(text, location, fatalities, etype="Violence against civilians", sub="Attack"):
+        return Draft(
+            event_type=etype,
+            sub_event_type=sub,
+            actor1=Actor(name="Unidentified armed group", actor_type="political_militia"),
+            actor2=Actor(name="Civilians", actor_type="civilians"),
+            assoc1=[],
+            country="Nigeria",
+            admin1="Zamfara",
+            location=location,
+            fatalities=fatalities,
+            per_side=False,
+            cue=None,
+            sentences=[Sentence(4, 0, len(text), text)],
+        )
+
+    # a clause per town: the toll goes with the clause that states it, the rest to the clause that states none
+    clauses = "Gunmen shot dead two farmers in Gusau, and another villager was killed in Kaura Namoda."
+    events = one_event_per_place([draft(clauses, "Gusau", 3)], clauses)
+    assert [(d.location, d.fatalities) for d in events] == [("Gusau", 2), ("Kaura Namoda", 1)]
+    assert all("one_event_per_place" in d.rules for d in events)
+    assert events[1].admin1.startswith("Zamfara")  # the new town's region comes from the gazetteer
+    # a list of towns with no toll: one protest per town, the model's combined location split
+    listed = "Protesters also gathered in Gusau and Kaura Namoda."
+    protest = draft(listed, "Gusau and Kaura Namoda", 0, "Protests", "Peaceful protest")
+    assert [d.location for d in one_event_per_place([protest], listed)] == ["Gusau", "Kaura Namoda"]
+    # one toll over a list of towns cannot be split: the incident stays one
+    shared = "Gunmen killed nine people in Gusau and Kaura Namoda."
+    assert len(one_event_per_place([draft(shared, "Gusau", 9)], shared)) == 1
+    # the model put the incident at neither town: nothing to split
+    assert len(one_event_per_place([draft(clauses, "Sokoto", 3)], clauses)) == 1
+    # a town another incident of the sentence is already at is left to it
+    both = [draft(clauses, "Gusau", 2), draft(clauses, "Kaura Namoda", 1)]
+    assert [d.location for d in one_event_per_place(both, clauses)] == ["Gusau", "Kaura Namoda"]
+    with rules.disabled(["one_event_per_place"]):
+        assert len(one_event_per_place([draft(clauses, "Gusau", 3)], clauses)) == 1

@@ -872,3 +872,102 @@ _ARREST_WORDS = re.compile(r"\b(?:arrest\w*|detain\w*|custody|warrants?)\b", re.
 _BLAST_WORDS = re.compile(
     r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up|strikes?|struck)\b", re.IGNORECASE
 )
+
+
+@dataclass(frozen=True)
+class PlacePart:
+    """One town of a sentence that tells the same kind of incident at several towns, with the part of the
+    sentence that tells it there (the whole sentence for a plain list: "in Doba and Sarh")."""
+
+    town: str
+    text: str
+    listed: bool  # named in a plain list, sharing the rest of the sentence with the others
+
+
+# A town named after a preposition of place ("in Toretsk", "the streets of Atbara", "in the village of
+# Velyka Novosilka", "in occupied Gorlivka"), or as the next item of a list (", Kosti", "and Ibb").
+_TOWN_MENTION = re.compile(
+    r"(?:\b(?:[Ii]n|[Aa]t|of|and)\s+(?:the\s+(?:(?:port\s+)?city|town|village|capital)\s+of\s+)?"
+    r"(?:(?:occupied|rebel-held|government-held|nearby)\s+)?|,\s*)"
+    r"((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})"
+)
+# What may stand between two towns of a plain list.
+_LIST_GAP = re.compile(r"^\s*,?\s*(?:and\s+)?(?:in\s+)?$")
+# Two clauses joined, the second at a town of its own: "... killed in Toretsk and an 86-year-old man in
+# Velyka Novosilka", "... in Eldoret, and another person was killed by gunfire in Matuu".
+_CLAUSE_JOIN = re.compile(r",\s*and\b|;|\band\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(
+    r"\b(?:in|at)\s+(?:the\s+(?:(?:port\s+)?city|town|village|capital)\s+of\s+)?"
+    r"(?:(?:occupied|rebel-held|government-held|nearby)\s+)?$"
+)
+# A town told in relation to another is one place, not two ("20 km from X", "north of X", "near X").
+_RELATIVE = re.compile(
+    r"\b(?:km|kilometres?|kilometers?|miles?|north|south|east|west|near|outside|from|to|towards?)\b", re.IGNORECASE
+)
+_REGION_SUFFIX = re.compile(r"\b(?:county|province|region|state|governorate|district|oblast)$", re.IGNORECASE)
+# "Idlib and Hama provinces", "in Bolan district": regions, not towns.
+_REGION_AFTER = re.compile(
+    r"\s+(?:provinces?|regions?|states?|governorates?|count(?:y|ies)|districts?|oblasts?)\b", re.IGNORECASE
+)
+
+
+def places_apart(country: str, sentence: str) -> list[PlacePart]:
+    """The towns at which one sentence tells the same kind of incident, each with its part of the sentence.
+
+    The codebook codes one event per place and day, "even in one sentence". Two towns count only when they
+    are a plain list ("protests in Doba and Sarh") or each ends a clause of its own joined to the other
+    ("a woman was killed in Toretsk and a man in Velyka Novosilka"); a town told relative to another ("20 km
+    from", "north of") or a region is not a place apart. Towns are names the gazetteer has exactly, for the
+    country. Fewer than two towns: an empty list."""
+    from pipeline.geo.gazetteer import country_code, country_index
+    from pipeline.geo.names import normalize
+
+    cc = country_code(country)
+    if cc is None:
+        return []
+    idx = country_index(cc)
+    mentions: list[tuple[str, int, int]] = []  # (name, start of name, end of name)
+    for m in _TOWN_MENTION.finditer(sentence):
+        words = m.group(1).split()
+        for n in range(len(words), 0, -1):
+            name = " ".join(words[:n])
+            if normalize(name) == normalize(country) or _REGION_SUFFIX.search(name):
+                continue
+            hit = idx.match_place(name, None)
+            after = sentence[m.start(1) + len(name) :]
+            if hit is not None and hit.method == "exact" and not _REGION_AFTER.match(after):
+                if not any(normalize(name) == normalize(x) for x, _, _ in mentions):
+                    mentions.append((name, m.start(1), m.start(1) + len(name)))
+                break
+    if len(mentions) < 2:
+        return []
+    # the longest run of towns, each joined to the one before as a list item or a clause of its own
+    runs: list[list[tuple[str, int, int, bool]]] = [[(*mentions[0], True)]]
+    for prev, cur in zip(mentions, mentions[1:], strict=False):
+        gap = sentence[prev[2] : cur[1]]
+        listed = _LIST_GAP.match(gap) is not None
+        clause = (
+            not listed
+            and len(gap) <= 150
+            and _CLAUSE_JOIN.search(gap) is not None
+            and _CLAUSE_END.search(gap) is not None
+            and not _RELATIVE.search(gap)
+        )
+        if listed or clause:
+            runs[-1].append((*cur, listed))
+        else:
+            runs.append([(*cur, True)])
+    run = max(runs, key=len)
+    if len(run) < 2:
+        return []
+    if all(listed for *_, listed in run[1:]):
+        return [PlacePart(name, sentence, True) for name, *_ in run]
+    if any(listed for *_, listed in run[1:]):
+        return []  # a list inside clauses: which part tells which town is unclear
+    # clauses: each town's part runs from the join before it to the join after it
+    cuts = [0]
+    for left, right in zip(run, run[1:], strict=False):
+        joins = list(_CLAUSE_JOIN.finditer(sentence, left[2], right[1]))
+        cuts.append(joins[-1].start())
+    cuts.append(len(sentence))
+    return [PlacePart(name, sentence[cuts[i] : cuts[i + 1]].strip(" ,;"), False) for i, (name, *_) in enumerate(run)]

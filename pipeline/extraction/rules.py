@@ -59,6 +59,8 @@ RULES: dict[str, str] = {
     "the next three sentences that states harm), which tells who was hit, how and how many in full",
     "screen_new_place": "an undated left-out sentence that names a town or region no listed incident is at "
     "or names is screened too (one event per place and day)",
+    "one_event_per_place": "an incident whose sentence tells the same kind of incident at several towns (a "
+    "plain list, or a clause per town) becomes one event per town, its toll split by the clause that tells each",
     "sentence_merge": "sentences about the same incident merged into one event",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",

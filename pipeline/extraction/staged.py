@@ -28,6 +28,7 @@ article next and the task last, so llama.cpp reuses the evaluated prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from pipeline.extraction.normalise import (
     is_armed,
     is_generic,
     normalise_actor,
+    places_apart,
     reconcile_event,
     settle_places,
     town_for_site,
@@ -959,4 +961,70 @@ def _chunk_drafts(
             skip_lede=first,
             told=_places_told(drafts),
         )
-    return drafts
+    return one_event_per_place(drafts, article.text)
+
+
+def _part_toll(part: str) -> int | None:
+    """The dead one part of a sentence counts ("a 65-year-old woman was killed in Toretsk" is 1, "an 86-year-old
+    man in Velyka Novosilka" is 1): its one stated number, None when it states none or several."""
+    counts = numbers_in(part)
+    return next(iter(counts)) if len(counts) == 1 else None
+
+
+def one_event_per_place(drafts: list[Draft], text: str) -> list[Draft]:
+    """Rule `one_event_per_place`: an incident whose sentence tells the same kind of incident at several towns
+    ("protests in Doba and Sarh", "a woman was killed in Toretsk and a man in Velyka Novosilka") is one event
+    per town, as the codebook codes one event per place and day "even in one sentence".
+
+    The model's incident must be at one of the towns (the first, when its location names several). Each town gets a copy of the incident at that town; a
+    toll is split by the clause that tells each town (the one number the clause states; the remainder of the
+    incident's toll for a clause that states none); a toll over a plain list of towns cannot be split, so
+    such an incident stays one. A town that another incident of the same sentence is already at is left to it."""
+    if not rules.enabled("one_event_per_place"):
+        return drafts
+    out: list[Draft] = []
+    at = {(s.number, (d.location or "").lower()) for d in drafts for s in d.sentences}
+    for draft in drafts:
+        out.append(draft)
+        if not draft.location:
+            continue
+        for sentence in draft.sentences:
+            parts = places_apart(draft.country, sentence.text)
+            own = [p for p in parts if names_place(p.town, draft.location) or names_place(draft.location, p.town)]
+            if not own:
+                continue  # the model put the incident elsewhere
+            # ("Doba and Sarh" as one location is at the first)
+            if parts[0].listed:
+                if draft.fatalities:
+                    break  # one toll over a list of towns: not split
+                tolls = [0] * len(parts)
+            elif not draft.fatalities or not states_deaths(sentence.text):
+                tolls = [0] * len(parts)
+            else:
+                stated = [_part_toll(p.text) for p in parts]
+                known = sum(t for t in stated if t is not None)
+                unknown = [i for i, t in enumerate(stated) if t is None]
+                rest = max(draft.fatalities - known, 0)
+                tolls = [t if t is not None else (rest if len(unknown) == 1 else 0) for t in stated]
+            for part, toll in zip(parts, tolls, strict=True):
+                if part is own[0]:
+                    draft.location, draft.fatalities, draft.per_side = part.town, toll, False
+                    draft.rules = [*draft.rules, "one_event_per_place"]
+                    continue
+                if (sentence.number, part.town.lower()) in at:
+                    continue
+                at.add((sentence.number, part.town.lower()))
+                admin1, location = settle_places(draft.country, None, part.town, text)
+                out.append(
+                    dataclasses.replace(
+                        draft,
+                        admin1=admin1,
+                        location=location,
+                        fatalities=toll,
+                        per_side=False,
+                        sentences=[sentence],
+                        rules=[*draft.rules, "one_event_per_place"],
+                    )
+                )
+            break
+    return out

@@ -207,6 +207,8 @@ def test_a_named_group_inside_a_description_is_found():
         "Compared to June 30, two children were killed and 22 others were wounded.",
         "Civilian casualties from February 24, 2022 to July 15 reached 25,671.",
         "Killings and kidnappings rose 14% in second quarter, a monitor said.",
+        # deaths in the present perfect counted from a starting point
+        "Over 300 people have lost their lives in the region since the fighting flared in March.",
     ],
 )
 def test_tallies_over_a_period_are_totals(text):
@@ -1054,3 +1056,79 @@ def test_one_event_per_place_and_day_even_in_one_sentence():
     assert [d.location for d in one_event_per_place(both, clauses)] == ["Gusau", "Kaura Namoda"]
     with rules.disabled(["one_event_per_place"]):
         assert len(one_event_per_place([draft(clauses, "Gusau", 3)], clauses)) == 1
+
+
+@pytest.mark.parametrize(
+    "country, text, expected",
+    [
+        ("Syria", "Witnesses said Russian warplanes carried out the raid.", "Military Forces of Russia"),
+        ("Syria", "Activists blamed regime aircraft for the strike.", "Military Forces of Syria"),
+        ("Lebanon", "An Israeli drone hit a car on the coastal road.", "Military Forces of Israel"),
+        ("Syria", "The Syrian Observatory for Human Rights gave the toll.", None),  # a monitor, not a striker
+        ("Yemen", "A raid by coalition aircraft hit the market.", None),  # a coalition is no one country's force
+    ],
+)
+def test_striker_named_is_the_state_force_that_flew_or_fired(country, text, expected):
+    from pipeline.extraction.normalise import striker_named
+
+    actor = striker_named(country, text)
+    assert (actor.name if actor else None) == expected
+
+
+def test_an_unidentified_striker_is_named_by_the_sentences_about_the_strike():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+
+    text = (
+        "Air strikes killed 12 people at a market in Ariha on Monday.\n"
+        "Residents blamed Russian jets for the raid.\n"
+        "In Saraqib, regime aircraft bombed a bakery.\n"
+    )
+    article = Article(path="a.txt", file_name="a.txt", article_id="a", text=text, published=TUESDAY)
+    strike, blamed, other = split_sentences(text)
+    slots = IncidentSlots(
+        quote="Air strikes killed 12",
+        event="explosion_air_or_drone_strike",
+        actor1="Unidentified armed group",
+        actor2="Civilians",
+        country="Syria",
+        admin1="Idlib",
+        location="Ariha",
+        killed=[12],
+    )
+    draft = draft_from(slots, [strike], article, TUESDAY)
+    assert draft.actor1.name == "Military Forces of Russia"
+    assert "striker_named_nearby" in draft.rules
+    # a sentence about another town is another incident: its striker is not this one's
+    article = Article(
+        path="a.txt", file_name="a.txt", article_id="a", text=strike.text + "\n" + other.text + "\n", published=TUESDAY
+    )
+    (strike, _) = split_sentences(article.text)
+    assert draft_from(slots, [strike], article, TUESDAY).actor1.name == "Unidentified armed group"
+    with rules.disabled(["striker_named_nearby"]):
+        article = Article(path="a.txt", file_name="a.txt", article_id="a", text=text, published=TUESDAY)
+        strike = split_sentences(text)[0]
+        assert draft_from(slots, [strike], article, TUESDAY).actor1.name == "Unidentified armed group"
+
+
+def test_a_protest_broken_up_has_the_force_its_sentence_names():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+
+    text = "Police fired tear gas to disperse hundreds of protesters in Mombasa on Monday.\n"
+    article = Article(path="a.txt", file_name="a.txt", article_id="a", text=text, published=TUESDAY)
+    slots = IncidentSlots(
+        quote="Police fired tear gas",
+        event="protest_with_intervention",
+        actor1="Protesters",
+        actor2=None,
+        country="Kenya",
+        admin1=None,
+        location="Mombasa",
+        killed=[],
+    )
+    draft = draft_from(slots, split_sentences(text), article, TUESDAY)
+    assert (draft.actor1.name, draft.actor2.name) == ("Protesters", "Police Forces of Kenya")
+    assert "intervener_named" in draft.rules
+    with rules.disabled(["intervener_named"]):
+        assert draft_from(slots, split_sentences(text), article, TUESDAY).actor2 is None

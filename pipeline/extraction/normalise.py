@@ -971,3 +971,34 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
         cuts.append(joins[-1].start())
     cuts.append(len(sentence))
     return [PlacePart(name, sentence[cuts[i] : cuts[i + 1]].strip(" ,;"), False) for i, (name, *_) in enumerate(run)]
+
+
+# Who flew or fired, as news copy attributes a strike: "Russian warplanes carried out the raid", "residents
+# blamed Russian jets", "regime aircraft bombed the town", "an Israeli drone".
+_STRIKER = re.compile(
+    r"\b((?:[A-Z][\w-]+|regime|government|army)\s+(?:war)?(?:planes?|jets?|aircraft|air\s*force|drones?|"
+    r"helicopters?|gunships?|bombers?|air\s*strikes?|bombs|missiles))\b"
+)
+# The force that broke up a protest: "police fired tear gas", "Chadian security forces turned their guns".
+_INTERVENER = re.compile(
+    r"\b((?:[A-Z][\w-]+\s+)?(?i:(?:riot\s+)?(?:police(?:men)?|security forces|soldiers|troops|army|gendarmes|"
+    r"gendarmerie)))\b"
+)
+
+
+def striker_named(country: str, text: str) -> Actor | None:
+    """The state force a text names as flying or firing a strike ("Russian warplanes"), or None."""
+    for m in _STRIKER.finditer(text):
+        actor = normalise_actor(m.group(1), None, country, text)
+        if actor is not None and _is_state(actor) and actor.name.startswith("Military Forces of"):
+            return actor
+    return None
+
+
+def intervener_named(country: str, text: str) -> Actor | None:
+    """The police or military a text names (as breaking up a protest), or None."""
+    for m in _INTERVENER.finditer(text):
+        actor = normalise_actor(m.group(1), None, country, text)
+        if actor is not None and _is_state(actor):
+            return actor
+    return None

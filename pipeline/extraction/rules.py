@@ -34,6 +34,10 @@ RULES: dict[str, str] = {
     "protest_and_mob_actors": "protests get Protesters as actor1 (and the intervening force); mob violence "
     "gets Rioters against Civilians",
     # actors
+    "intervener_named": "a protest with intervention or excessive force, with no force named by the model, gets "
+    "the police or military its sentences name",
+    "striker_named_nearby": "an air strike or shelling with an unidentified striker gets the state force its "
+    'sentences or the next few name as flying or firing ("Russian warplanes carried out the raid")',
     "no_reporter_or_place_as_actor": "in a violent event, a monitor, rescuer, agency or official given as its "
     "initiator becomes an unidentified armed group; a reporter, place or site given as its target becomes "
     "civilians (no one in a battle)",

@@ -59,9 +59,11 @@ from pipeline.extraction.normalise import (
     explosive_named,
     geo_precision_for,
     is_armed,
+    intervener_named,
     is_generic,
     normalise_actor,
     places_apart,
+    striker_named,
     reconcile_event,
     settle_places,
     town_for_site,
@@ -295,6 +297,44 @@ def _roles_by_model(
     return actor2
 
 
+def _intervener(country: str, text: str) -> Actor | None:
+    """Rule `intervener_named`: a protest broken up with no force named by the model gets the police or
+    military its sentences name ("police fired tear gas"): the codebook's other side of such a protest."""
+    if not rules.enabled("intervener_named"):
+        return None
+    actor = intervener_named(country, text)
+    if actor is not None:
+        rules.fired("intervener_named")
+    return actor
+
+
+STRIKER_WINDOW = 4
+
+
+def _striker_nearby(country: str, cited: list[Sentence], text: str, location: str | None) -> Actor | None:
+    """Rule `striker_named_nearby`: a strike whose striker the model left unidentified gets the state force its
+    sentences, or one of the next few about it, name as flying or firing ("Russian warplanes carried out the
+    raid", "activists blamed Russian jets"). A sentence that starts another incident ends the search, and
+    one that names another town is about another incident."""
+    if not rules.enabled("striker_named_nearby"):
+        return None
+    own = {c.number for c in cited}
+    last = max(own)
+    following = [s for s in _sentences_of(text) if last < s.number <= last + STRIKER_WINDOW]
+    for s in [*cited, *following]:
+        if s.number not in own:
+            if _NEW_INCIDENT.match(s.text):
+                break
+            towns = towns_named(country, s.text)
+            if towns and not (location and any(names_place(location, t) or names_place(t, location) for t in towns)):
+                continue
+        actor = striker_named(country, s.text)
+        if actor is not None:
+            rules.fired("striker_named_nearby")
+            return actor
+    return None
+
+
 def _finish_draft(
     slots: IncidentSlots,
     cited: list[Sentence],
@@ -315,6 +355,10 @@ def _finish_draft(
         if paired != (actor1, actor2):
             rules.fired("protest_and_mob_actors")
         actor1, actor2 = paired
+    if sub in ("Protest with intervention", "Excessive force against protesters") and actor2 is None:
+        actor2 = _intervener(country, cited_text)
+    if sub in ("Air/drone strike", "Shelling/artillery/missile attack") and actor1 == _UNIDENTIFIED:
+        actor1 = _striker_nearby(country, cited, text, slots.location) or actor1
     location = clean_place(slots.location, text)
     admin1 = clean_place(slots.admin1, text)
     if (slots.location and not location) or (slots.admin1 and not admin1):

@@ -473,7 +473,7 @@ _TOTAL = re.compile(
     r"(?:weeks|months|years|quarter)\b"
     r"|\bin (?:the )?(?:first|second|third|fourth|last) quarter\b|\b(?:so far )?this year\b"
     # deaths in the present perfect counted from a starting point ("have died ... since students took to the streets")
-    r"|\b(?:has|have) (?:been )?(?:killed|died|left [\w ]{0,20}dead)\b[^.;]{0,80}\bsince\b",
+    r"|\b(?:has|have) (?:been )?(?:killed|died|lost (?:their|his|her) lives|left [\w ]{0,20}dead)\b[^.;]{0,80}\bsince\b",
     re.IGNORECASE,
 )
 

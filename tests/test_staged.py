@@ -998,6 +998,12 @@ def test_a_lede_that_counts_bodies_is_read_and_each_sentence_grounds_its_own_tol
             "A 70-year-old man was killed in the city of Kherson and a woman in the village of Bilozerka.",
             [("Kherson", False), ("Bilozerka", False)],
         ),
+        # "the village of X" says X is a settlement, whether the gazetteer knows it or not
+        (
+            "Syria",
+            "Two men died: one in shelling on the village of Zarzour and another in an air strike on Ariha.",
+            [("Zarzour", False), ("Ariha", False)],
+        ),
         # a town told relative to another is one place
         ("Nigeria", "Gunmen attacked a village 20 km from Gusau and near Kaura Namoda.", []),
         # regions are not towns
@@ -1042,6 +1048,15 @@ def test_one_event_per_place_and_day_even_in_one_sentence():
     assert [(d.location, d.fatalities) for d in events] == [("Gusau", 2), ("Kaura Namoda", 1)]
     assert all("one_event_per_place" in d.rules for d in events)
     assert events[1].admin1.startswith("Zamfara")  # the new town's region comes from the gazetteer
+    # "two died: one in shelling on X and another in an air strike on Y": one each, each by its own means
+    text = "Two men died: one in shelling on the village of Zarzour and another in an air strike on Ariha."
+    strike = draft(text, "Ariha", 2, "Explosions/Remote violence", "Air/drone strike")
+    strike.country = "Syria"
+    events = one_event_per_place([strike], text)
+    assert [(d.location, d.fatalities, d.sub_event_type) for d in events] == [
+        ("Ariha", 1, "Air/drone strike"),
+        ("Zarzour", 1, "Shelling/artillery/missile attack"),
+    ]
     # a list of towns with no toll: one protest per town, the model's combined location split
     listed = "Protesters also gathered in Gusau and Kaura Namoda."
     protest = draft(listed, "Gusau and Kaura Namoda", 0, "Protests", "Peaceful protest")

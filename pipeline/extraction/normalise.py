@@ -887,17 +887,23 @@ class PlacePart:
 # A town named after a preposition of place ("in Toretsk", "the streets of Atbara", "in the village of
 # Velyka Novosilka", "in occupied Gorlivka"), or as the next item of a list (", Kosti", "and Ibb").
 _TOWN_MENTION = re.compile(
-    r"(?:\b(?:[Ii]n|[Aa]t|of|and)\s+(?:the\s+(?:(?:port\s+)?city|town|village|capital)\s+of\s+)?"
+    r"(?:\b(?:[Ii]n|[Aa]t|on|of|and)\s+(?:the\s+(?:(?:port\s+)?city|town|village|capital)\s+of\s+)?"
     r"(?:(?:occupied|rebel-held|government-held|nearby)\s+)?|,\s*)"
     r"((?:[A-Z][\w'’-]+)(?:[ -][A-Z][\w'’-]+){0,2})"
 )
+_DAY_OR_MONTH = re.compile(
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december)\b",
+    re.IGNORECASE,
+)
+_SETTLEMENT_OF = re.compile(r"\bthe\s+(?:(?:port\s+)?city|town|village)\s+of\s+$")
 # What may stand between two towns of a plain list.
 _LIST_GAP = re.compile(r"^\s*,?\s*(?:and\s+)?(?:in\s+)?$")
 # Two clauses joined, the second at a town of its own: "... killed in Toretsk and an 86-year-old man in
 # Velyka Novosilka", "... in Eldoret, and another person was killed by gunfire in Matuu".
 _CLAUSE_JOIN = re.compile(r",\s*and\b|;|\band\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(
-    r"\b(?:in|at)\s+(?:the\s+(?:(?:port\s+)?city|town|village|capital)\s+of\s+)?"
+    r"\b(?:in|at|on)\s+(?:the\s+(?:(?:port\s+)?city|town|village|capital)\s+of\s+)?"
     r"(?:(?:occupied|rebel-held|government-held|nearby)\s+)?$"
 )
 # A town told in relation to another is one place, not two ("20 km from X", "north of X", "near X").
@@ -929,13 +935,16 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
     mentions: list[tuple[str, int, int]] = []  # (name, start of name, end of name)
     for m in _TOWN_MENTION.finditer(sentence):
         words = m.group(1).split()
+        # "the village of Frike" says it is a settlement, known to the gazetteer or not
+        settlement = _SETTLEMENT_OF.search(sentence[: m.start(1)]) is not None
         for n in range(len(words), 0, -1):
             name = " ".join(words[:n])
-            if normalize(name) == normalize(country) or _REGION_SUFFIX.search(name):
+            if normalize(name) == normalize(country) or _REGION_SUFFIX.search(name) or _DAY_OR_MONTH.match(name):
                 continue
             hit = idx.match_place(name, None)
             after = sentence[m.start(1) + len(name) :]
-            if hit is not None and hit.method == "exact" and not _REGION_AFTER.match(after):
+            known = hit is not None and hit.method == "exact"
+            if (known or (settlement and n == len(words))) and not _REGION_AFTER.match(after):
                 if not any(normalize(name) == normalize(x) for x, _, _ in mentions):
                     mentions.append((name, m.start(1), m.start(1) + len(name)))
                 break

@@ -1010,8 +1010,12 @@ def _chunk_drafts(
 
 def _part_toll(part: str) -> int | None:
     """The dead one part of a sentence counts ("a 65-year-old woman was killed in Toretsk" is 1, "an 86-year-old
-    man in Velyka Novosilka" is 1): its one stated number, None when it states none or several."""
-    counts = numbers_in(part)
+    man in Velyka Novosilka" is 1, "two children were killed - one in Frike" is 1, "and another in Khan
+    Sheikhun" is 1): the one number stated after the part's last dash or colon, None when none or several."""
+    tail = re.split(r"\s[—–-]\s|:\s", part)[-1]
+    counts = numbers_in(tail)
+    if not counts and re.search(r"\banother\b", tail, re.IGNORECASE):
+        counts = {1}  # "and another (person) in ..."
     return next(iter(counts)) if len(counts) == 1 else None
 
 
@@ -1053,15 +1057,26 @@ def one_event_per_place(drafts: list[Draft], text: str) -> list[Draft]:
             for part, toll in zip(parts, tolls, strict=True):
                 if part is own[0]:
                     draft.location, draft.fatalities, draft.per_side = part.town, toll, False
+                    weapon = explosive_named(part.text) if not part.listed else None
+                    if weapon is not None and draft.event_type == "Explosions/Remote violence":
+                        draft.event_type, draft.sub_event_type = EVENT_CODES[weapon]
                     draft.rules = [*draft.rules, "one_event_per_place"]
                     continue
                 if (sentence.number, part.town.lower()) in at:
                     continue
                 at.add((sentence.number, part.town.lower()))
                 admin1, location = settle_places(draft.country, None, part.town, text)
+                etype, sub = draft.event_type, draft.sub_event_type
+                weapon = (
+                    explosive_named(part.text) if not part.listed and etype == "Explosions/Remote violence" else None
+                )
+                if weapon is not None:  # "one in regime rocket fire in Frike and another in an air strike in ..."
+                    etype, sub = EVENT_CODES[weapon]
                 out.append(
                     dataclasses.replace(
                         draft,
+                        event_type=etype,
+                        sub_event_type=sub,
                         admin1=admin1,
                         location=location,
                         fatalities=toll,

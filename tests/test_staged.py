@@ -379,6 +379,20 @@ def test_complete_incidents_of_garbage_is_empty():
             20,
             "explosion_air_or_drone_strike",
         ),
+        # an explosion code over a sentence of shots is an attack; one over a sentence that names no means at
+        # all keeps the model's reading of the story around it
+        (
+            "explosion_shelling_artillery_missile",
+            "A trader was shot dead and stabbed at a market in Kadugli.",
+            1,
+            "violence_against_civilians_attack",
+        ),
+        (
+            "explosion_shelling_artillery_missile",
+            "A 70-year-old woman was killed in the town of Kupiansk, the governor said.",
+            1,
+            "explosion_shelling_artillery_missile",
+        ),
     ],
 )
 def test_reconcile_event_reads_what_the_sentence_says_happened(code, sentence, killed, expected):
@@ -1147,3 +1161,31 @@ def test_a_protest_broken_up_has_the_force_its_sentence_names():
     assert "intervener_named" in draft.rules
     with rules.disabled(["intervener_named"]):
         assert draft_from(slots, split_sentences(text), article, TUESDAY).actor2 is None
+
+
+def test_another_strike_starts_a_new_incident():
+    from pipeline.extraction.staged import Draft, group_drafts
+    from pipeline.extraction.text import Sentence
+    from schemas import Actor
+
+    def draft(number, text, location):
+        return Draft(
+            event_type="Explosions/Remote violence",
+            sub_event_type="Air/drone strike",
+            actor1=Actor(name="Military Forces of Russia", actor_type="external_forces"),
+            actor2=Actor(name="Civilians", actor_type="civilians"),
+            assoc1=[],
+            country="Ukraine",
+            admin1=None,
+            location=location,
+            fatalities=0,
+            per_side=False,
+            cue=None,
+            sentences=[Sentence(number, 0, len(text), text)],
+        )
+
+    first = draft(1, "A glide bomb hit a shopping centre in Kharkiv on Saturday.", "shopping centre")
+    more = draft(2, "Smoke rose over the shopping centre for hours after the bomb hit.", None)
+    later = draft(3, "Later that day, another strike hit an apartment block, wounding nine people.", None)
+    grouped = group_drafts([first, more, later])
+    assert [len(g.sentences) for g in grouped] == [2, 1]

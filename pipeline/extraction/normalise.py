@@ -843,8 +843,10 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
                 return protest_code
             if CLASH_WORDS.search(sentence) or FIGHTER_WORDS.search(sentence):
                 return "battle_armed_clash"
-            if not _BLAST_WORDS.search(sentence):
-                # No weapon fired from afar and no blast: armed men attacking people.
+            if not _BLAST_WORDS.search(sentence) and _DIRECT_ATTACK_WORDS.search(sentence):
+                # No weapon fired from afar and no blast, but shots, blades or blows: armed men attacking people.
+                # A sentence that names no means at all ("a woman was killed in Toretsk") keeps the model's
+                # reading of the story around it.
                 return "violence_against_civilians_attack"
     return code
 
@@ -868,6 +870,13 @@ _VIOLENCE_WORDS = re.compile(
 _ARREST_WORDS = re.compile(r"\b(?:arrest\w*|detain\w*|custody|warrants?)\b", re.IGNORECASE)
 
 
+# Harm done up close: shots, blades, blows, fire set by hand.
+_DIRECT_ATTACK_WORDS = re.compile(
+    r"\b(?:shot|shoot\w*|gun\w*|opened fire|fired on|fired at|bullets?|rifles?|stabb\w*|knife|knives|hack\w*|machetes?|"
+    r"beat(?:en|ing)?|lynch\w*|hanged|behead\w*|slaughter\w*|torched|set (?:on )?fire|burn\w* (?:alive|to death)|"
+    r"executed|massacre\w*|raid\w*|storm\w*|attack\w*|gunmen|assailants|militants|attackers)\b",
+    re.IGNORECASE,
+)
 # An explosion the sentence names without saying what exploded: the model's explosion code stands.
 _BLAST_WORDS = re.compile(
     r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up|strikes?|struck)\b", re.IGNORECASE

@@ -412,7 +412,9 @@ def _finish_draft(
 
 _NEW_INCIDENT = re.compile(
     r"^[\"“']?(?:elsewhere|separately|meanwhile|in (?:a|another) (?:separate )?(?:incident|attack|development|village|town)|"
-    r"in another\b|in a separate\b)",
+    r"in another\b|in a separate\b)"
+    # "Later on Saturday, another strike hit a building in central Kharkiv"
+    r"|^[^.;]{0,40}\banother (?:\w+ )?(?:strike|attack|raid|blast|explosion|bombing|missile|drone|shell)s?\b",
     re.IGNORECASE,
 )
 

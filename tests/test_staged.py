@@ -351,6 +351,26 @@ def test_complete_incidents_of_garbage_is_empty():
             "violence_against_civilians_attack",
         ),
         ("violence_against_civilians_attack", "An angry mob lynched a man accused of theft.", 1, "riot_mob_violence"),
+        # people taken away are abducted, whatever family the model chose, when nothing exploded
+        (
+            "explosion_air_or_drone_strike",
+            "Insurgents seized about 40 displaced women collecting firewood outside the camp.",
+            0,
+            "violence_against_civilians_abduction",
+        ),
+        (
+            "violence_against_civilians_attack",
+            "Bandits raided the village and carried away an unknown number of residents.",
+            0,
+            "violence_against_civilians_abduction",
+        ),
+        # a place seized is no abduction
+        (
+            "battle_nonstate_actor_overtakes_territory",
+            "Rebels seized the town after government troops withdrew.",
+            0,
+            "battle_nonstate_actor_overtakes_territory",
+        ),
         # Protesters met by force are a protest, not an attack on civilians.
         (
             "violence_against_civilians_attack",

@@ -748,7 +748,12 @@ _SEXUAL_WORDS = re.compile(
     r"\b(?:rap(?:e|ed|es|ing)|sexual(?:ly)? (?:violence|assault\w*|abuse\w*|violated))\b", re.IGNORECASE
 )
 _ABDUCTION_WORDS = re.compile(
-    r"\b(?:abduct\w*|kidnap\w*|taken hostage|held hostage|forcibly disappeared)\b", re.IGNORECASE
+    r"\b(?:abduct\w*|kidnap\w*|taken hostage|held hostage|forcibly disappeared)\b"
+    # people taken away: "seized about 200 displaced women", "carried away an unknown number of residents"
+    r"|\b(?:seized|carried away|carted away|took away|whisked away|marched away)\s+(?:[\w-]+\s+){0,5}?"
+    r"(?:women|men|children|pupils|students|schoolchildren|residents|villagers|people|passengers|girls|boys|"
+    r"worshippers|farmers|travell?ers|persons|civilians|hostages)\b",
+    re.IGNORECASE,
 )
 _MOB_WORDS = re.compile(r"\b(?:mobs?|lynch\w*)\b", re.IGNORECASE)
 CLASH_WORDS = re.compile(
@@ -839,6 +844,8 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
             return present[0]
         if not present and family == "explosion":
             # Nothing fired from afar in the sentence: what it does say decides.
+            if _ABDUCTION_WORDS.search(sentence) and fatalities == 0:
+                return "violence_against_civilians_abduction"
             if protest_said:
                 return protest_code
             if CLASH_WORDS.search(sentence) or FIGHTER_WORDS.search(sentence):

@@ -1209,3 +1209,34 @@ def test_another_strike_starts_a_new_incident():
     later = draft(3, "Later that day, another strike hit an apartment block, wounding nine people.", None)
     grouped = group_drafts([first, more, later])
     assert [len(g.sentences) for g in grouped] == [2, 1]
+
+
+def test_a_swept_attack_without_deaths_stands_when_people_were_shot_at_on_a_day_of_its_own():
+    from pipeline.extraction.staged import Draft, _stands_without_deaths
+    from pipeline.extraction.text import DateCue, Sentence
+    from schemas import Actor
+
+    def draft(text, cue):
+        sentence = Sentence(5, 0, len(text), text)
+        return sentence, Draft(
+            event_type="Violence against civilians",
+            sub_event_type="Attack",
+            actor1=Actor(name="Unidentified armed group", actor_type="political_militia"),
+            actor2=Actor(name="Civilians", actor_type="civilians"),
+            assoc1=[],
+            country="India",
+            admin1=None,
+            location=None,
+            fatalities=0,
+            per_side=False,
+            cue=cue,
+            sentences=[sentence],
+        )
+
+    monday = DateCue(date(2019, 8, 26), None, 1)
+    shot_at = "On Monday, gunmen opened fire on two workers at a construction site."
+    assert _stands_without_deaths(*reversed(draft(shot_at, monday)), screened_in=True)
+    assert not _stands_without_deaths(*reversed(draft(shot_at, None)), screened_in=True)  # no day of its own
+    assert not _stands_without_deaths(*reversed(draft(shot_at, monday)), screened_in=False)
+    statement = "On Monday, the governor said the attack on the workers would not go unpunished."
+    assert not _stands_without_deaths(*reversed(draft(statement, monday)), screened_in=True)

@@ -719,6 +719,9 @@ def sweep_candidates(
     return picked[:limit]
 
 
+_HURT_OR_SHOT_AT = re.compile(r"\b(?:wound\w*|injur\w*|hurt|opened fire on|fired on|shot at)\b", re.IGNORECASE)
+
+
 def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: bool) -> bool:
     """May a swept incident that states no death be an event? Rape and abduction always; what the model
     screened in as an incident when it is of a kind that needs no death (a protest, riot, arrest, a change
@@ -732,7 +735,9 @@ def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: boo
     if draft.event_type == "Strategic developments" and draft.sub_event_type not in ("Arrests",):
         return "territory" in draft.sub_event_type
     if draft.sub_event_type == "Attack":
-        return False
+        # an attack on people on a day of its own, who were shot at or hurt ("On November 1, militants opened
+        # fire on two labourers"); other undeadly "attacks" are mostly statements about an incident
+        return draft.cue is not None and _HURT_OR_SHOT_AT.search(sentence.text) is not None
     return draft.cue is not None or draft.event_type in ("Protests", "Riots") or "territory" in draft.sub_event_type
 
 

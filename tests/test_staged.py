@@ -1240,3 +1240,25 @@ def test_a_swept_attack_without_deaths_stands_when_people_were_shot_at_on_a_day_
     assert not _stands_without_deaths(*reversed(draft(shot_at, monday)), screened_in=False)
     statement = "On Monday, the governor said the attack on the workers would not go unpunished."
     assert not _stands_without_deaths(*reversed(draft(statement, monday)), screened_in=True)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # the gazetteer's "Northern Darfur", as the story spells it
+        ("Shells hit a market in El Fasher, the capital of North Darfur state, on Monday.", "North Darfur"),
+        # the story names no region: the gazetteer's name
+        ("Shells hit a market in El Fasher on Monday.", "Northern Darfur"),
+    ],
+)
+def test_a_region_filled_from_the_gazetteer_is_spelled_as_the_story_spells_it(text, expected):
+    from pipeline.extraction.normalise import settle_places
+
+    assert settle_places("Sudan", None, "El Fasher", text) == (expected, "El Fasher")
+
+
+def test_a_region_named_at_a_sentence_start_is_the_region_without_the_article():
+    from pipeline.extraction.normalise import settle_places
+
+    text = "The Idlib province town of Maarat al-Numan was hit by air strikes."
+    assert settle_places("Syria", None, "Maarat al-Numan", text) == ("Idlib", "Maarat al-Numan")

@@ -528,6 +528,8 @@ def region_named_in(idx: Any, text: str) -> str | None:
     found: dict[str, str] = {}
     for m in _REGION_MENTION.finditer(text):
         words = (m.group(1) or m.group(2)).split()
+        if words and words[0].lower() == "the":
+            words = words[1:]  # "The Idlib province town of ...": the region is "Idlib"
         for k in range(len(words)):  # "Western Bahr el Ghazal" before "Ghazal"
             name = " ".join(words[k:])
             code, confidence = idx.match_admin1(name)
@@ -598,7 +600,36 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
         # "Idlib" of "Idlib province" is the region; "Nairobi" of "in Nairobi" is the city.
         if re.search(re.escape(location) + _REGION_WORD, text, re.IGNORECASE):
             location = None
+    if admin1:
+        admin1 = _region_as_written(idx, admin1, text)
     return admin1, location
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+(?:[ -][A-Z][\w'’-]+){0,2}")
+
+
+def _region_as_written(idx: Any, admin1: str, text: str) -> str:
+    """The region as the article spells it: the gazetteer's "Northern Darfur" is "North Darfur" in the story,
+    its "Rangpur Division" is "Rangpur". A name in the text that shares a word with the region and that the
+    gazetteer matches to the same region, confidently."""
+    if re.search(r"\b" + re.escape(admin1) + r"\b", text, re.IGNORECASE):
+        return admin1
+    code, confidence = idx.match_admin1(admin1)
+    if code is None or confidence < 0.9:
+        return admin1
+    words = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", admin1)}
+    # a short name is no other spelling: "Khyber" stays "Khyber Pakhtunkhwa" ("Rangpur Division" is "Rangpur")
+    needed = len([w for w in admin1.split() if not _REGION_SUFFIX.search(w) and w.lower() != "division"])
+    for m in _CAPITALISED.finditer(text):
+        name = re.sub(r"^(?:The|In|At|On|Of|From|By|And|But|A|An)\s+", "", m.group(0))
+        if name == admin1 or len(name.split()) < needed:
+            continue
+        if not words & {w.lower() for w in re.findall(r"[^\W\d_]{4,}", name)}:
+            continue
+        found, sure = idx.match_admin1(name)
+        if found == code and sure >= 0.75:
+            return name
+    return admin1
 
 
 # Words for a part of a town or an administrative area ("Bokkos LGA", "Sokoto metropolis").

@@ -1262,3 +1262,34 @@ def test_a_region_named_at_a_sentence_start_is_the_region_without_the_article():
 
     text = "The Idlib province town of Maarat al-Numan was hit by air strikes."
     assert settle_places("Syria", None, "Maarat al-Numan", text) == ("Idlib", "Maarat al-Numan")
+
+
+def test_two_incidents_listed_from_the_clauses_of_one_headline_each_read_their_own_clause():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import _clause_quoted, _sentences_split_by_the_list
+
+    text = "Rebels capture Bunia airport; protesters torch a police post in Kisangani\nMore text follows here.\n"
+    (headline, _) = split_sentences(text)
+
+    def slots(quote):
+        return IncidentSlots(
+            quote=quote,
+            event="battle_armed_clash",
+            actor1="Rebel groups",
+            actor2=None,
+            country="Democratic Republic of Congo",
+            admin1=None,
+            location=None,
+            killed=[],
+        )
+
+    capture, protest = slots("Rebels capture Bunia airport"), slots("protesters torch a police post")
+    assert _sentences_split_by_the_list([(capture, headline), (protest, headline)]) == {headline.number}
+    clause = _clause_quoted(headline, protest.quote)
+    assert clause.text == "protesters torch a police post in Kisangani"
+    assert text[clause.start : clause.end] == clause.text  # evidence stays an exact span of the article
+    assert _clause_quoted(headline, capture.quote).text == "Rebels capture Bunia airport"
+    # one incident listed from the sentence: it keeps the whole sentence
+    assert _sentences_split_by_the_list([(capture, headline)]) == set()
+    with rules.disabled(["clause_of_its_own"]):
+        assert _sentences_split_by_the_list([(capture, headline), (protest, headline)]) == set()

@@ -54,6 +54,8 @@ RULES: dict[str, str] = {
     "running_total": "a listed sentence that reads as a running total or a tally over a period is dropped",
     "old_background": 'an incident whose sentence dates it only by a year long before the story ("in 2014") '
     "is background, dropped",
+    "clause_of_its_own": "a sentence of which the model listed two incidents, quoting different semicolon clauses "
+    "(a headline telling two incidents), gives each incident only its own clause",
     "sweep": "an incident found by asking about a harm sentence the list left out",
     "toll_update_not_incident": "a left-out sentence that only counts the dead or hurt, telling no act "
     '("In the capital, 30 people died"), is not swept as an incident of its own',

@@ -920,6 +920,49 @@ def chunks_of(sentences: list[Sentence], max_chars: int) -> list[list[Sentence]]
     return [c for c in chunks if c]
 
 
+def _clauses(sentence: Sentence) -> list[Sentence]:
+    """The parts of a sentence between semicolons, as sentences with their own offsets in the article
+    ("Rebels seize Goma airport; protesters attack embassies in Kinshasa")."""
+    parts: list[Sentence] = []
+    offset = 0
+    for piece in sentence.text.split(";"):
+        lead = len(piece) - len(piece.lstrip())
+        body = piece.strip()
+        if body:
+            start = sentence.start + offset + lead
+            parts.append(Sentence(sentence.number, start, start + len(body), body))
+        offset += len(piece) + 1
+    return parts
+
+
+def _clause_index(sentence: Sentence, quote: str) -> int:
+    """Which semicolon clause of the sentence the model's quote opens (0 when it cannot tell)."""
+    clauses = _clauses(sentence)
+    head = quote.strip(" .\"'")[:24].lower()
+    for i, clause in enumerate(clauses):
+        if head and head in clause.text.lower():
+            return i
+    return 0
+
+
+def _sentences_split_by_the_list(located: list[tuple[IncidentSlots, Sentence | None]]) -> set[int]:
+    """Rule `clause_of_its_own`: the sentences of which the model listed two incidents, quoting different
+    semicolon clauses ("Rebels seize Goma airport; protesters attack embassies in Kinshasa"). Each incident is
+    then read in its own clause, so the protest words of one do not recode the capture told in the other."""
+    if not rules.enabled("clause_of_its_own"):
+        return set()
+    quoted: dict[int, set[int]] = {}
+    for slots, sentence in located:
+        if sentence is not None and ";" in sentence.text:
+            quoted.setdefault(sentence.number, set()).add(_clause_index(sentence, slots.quote))
+    return {number for number, clauses in quoted.items() if len(clauses) >= 2}
+
+
+def _clause_quoted(sentence: Sentence, quote: str) -> Sentence:
+    clauses = _clauses(sentence)
+    return clauses[_clause_index(sentence, quote)] if clauses else sentence
+
+
 def extract_staged(article: Article, prompt: Prompt, caller: Any) -> list[ConflictEvent]:
     """The staged design over one article, in the article's language (see `languages`)."""
     lang = languages.language_of(article.text)
@@ -978,10 +1021,11 @@ def _chunk_drafts(
 
     drafts: list[Draft] = []
     seen: set[tuple[int, str, str]] = set()
-    for slots in listed:
+    located = [(slots, locate(slots.quote, chunk)) for slots in listed]
+    split = _sentences_split_by_the_list(located)
+    for slots, sentence in located:
         # Only a sentence that exists can support an event; a running total
         # ("... since April") is never one, whatever the model says.
-        sentence = locate(slots.quote, chunk)
         if sentence is None or not is_candidate(sentence) or _is_total(sentence) or _is_old(sentence, ref):
             continue
         # The same sentence listed twice as the same incident is one incident; two places the sentence
@@ -993,10 +1037,13 @@ def _chunk_drafts(
         seen.add(key)
         answers = _answers_about(prompt, caller, block, sentence, slots.location)
         lede = _lede_for(sentence, chunk, article.text) if first else None
-        draft = draft_from(slots, [sentence] if lede is None else [sentence, lede], article, ref, answers)
+        own = _clause_quoted(sentence, slots.quote) if sentence.number in split else sentence
+        draft = draft_from(slots, [own] if lede is None else [own, lede], article, ref, answers)
         if draft is not None:
             if lede is not None:
                 draft.rules = [*draft.rules, "headline_read_with_lede"]
+            if own is not sentence:
+                draft.rules = [*draft.rules, "clause_of_its_own"]
             drafts.append(draft)
     if prompt.has_section("fill") and rules.enabled("sweep"):
         cited = {d.sentences[0].number for d in drafts}

@@ -1113,6 +1113,8 @@ def test_one_event_per_place_and_day_even_in_one_sentence():
         ("Syria", "Witnesses said Russian warplanes carried out the raid.", "Military Forces of Russia"),
         ("Syria", "Activists blamed regime aircraft for the strike.", "Military Forces of Syria"),
         ("Lebanon", "An Israeli drone hit a car on the coastal road.", "Military Forces of Israel"),
+        ("Syria", "One child died in regime rocket fire on the village.", "Military Forces of Syria"),
+        ("Ukraine", "Officials said Russian shelling killed two men.", "Military Forces of Russia"),
         ("Syria", "The Syrian Observatory for Human Rights gave the toll.", None),  # a monitor, not a striker
         ("Yemen", "A raid by coalition aircraft hit the market.", None),  # a coalition is no one country's force
     ],

@@ -1033,7 +1033,8 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
 # blamed Russian jets", "regime aircraft bombed the town", "an Israeli drone".
 _STRIKER = re.compile(
     r"\b((?:[A-Z][\w-]+|regime|government|army)\s+(?:war)?(?:planes?|jets?|aircraft|air\s*force|drones?|"
-    r"helicopters?|gunships?|bombers?|air\s*strikes?|bombs|missiles))\b"
+    r"helicopters?|gunships?|bombers?|air\s*strikes?|bombs|missiles|rockets?(?:\s+fire)?|artillery|shelling|"
+    r"shells|mortars?))\b"
 )
 # The force that broke up a protest: "police fired tear gas", "Chadian security forces turned their guns".
 _INTERVENER = re.compile(

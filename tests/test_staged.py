@@ -1295,3 +1295,44 @@ def test_two_incidents_listed_from_the_clauses_of_one_headline_each_read_their_o
     assert _sentences_split_by_the_list([(capture, headline)]) == set()
     with rules.disabled(["clause_of_its_own"]):
         assert _sentences_split_by_the_list([(capture, headline), (protest, headline)]) == set()
+
+
+@pytest.mark.parametrize(
+    "country, text, expected",
+    [
+        ("Somalia", "The militant group al-Shabaab claimed responsibility for the attack.", "Al-Shabaab"),
+        ("Somalia", "No group has claimed responsibility for the attack.", None),
+        ("Syria", "The army claimed the strike on its channel.", None),  # a state force is no claimant
+        ("Somalia", "Al-Shabaab fighters were seen in the area.", None),  # no claim
+    ],
+)
+def test_a_claim_of_responsibility_names_an_armed_group(country, text, expected):
+    from pipeline.extraction.normalise import claimant_named
+
+    actor = claimant_named(country, text)
+    assert (actor.name if actor else None) == expected
+
+
+def test_an_attack_by_unidentified_men_gets_the_group_that_claimed_it():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+
+    text = (
+        "A roadside bomb killed four soldiers near Afgoye on Monday.\n"
+        "The militant group al-Shabaab claimed responsibility for the attack.\n"
+    )
+    article = Article(path="a.txt", file_name="a.txt", article_id="a", text=text, published=TUESDAY)
+    slots = IncidentSlots(
+        quote="A roadside bomb killed four soldiers",
+        event="explosion_remote_explosive_landmine_ied",
+        actor1="Unidentified armed group",
+        actor2="Military Forces of Somalia",
+        country="Somalia",
+        admin1=None,
+        location="Afgoye",
+        killed=[4],
+    )
+    draft = draft_from(slots, split_sentences(text)[:1], article, TUESDAY)
+    assert draft.actor1.name == "Al-Shabaab" and "claimed_by_named_group" in draft.rules
+    with rules.disabled(["claimed_by_named_group"]):
+        assert draft_from(slots, split_sentences(text)[:1], article, TUESDAY).actor1.name == "Unidentified armed group"

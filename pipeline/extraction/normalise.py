@@ -1059,3 +1059,24 @@ def intervener_named(country: str, text: str) -> Actor | None:
         if actor is not None and _is_state(actor):
             return actor
     return None
+
+
+# A claim of responsibility: "Somali-based al-Qaeda affiliated group al-Shabaab claimed responsibility for the
+# attack", "The Islamic State group claimed the bombing".
+_CLAIM = re.compile(
+    r"^(?:[\"“']?)(.{3,120}?)\s+(?:has\s+|had\s+|later\s+|quickly\s+)?claimed\s+(?:responsibility|the\s+"
+    r"(?:attack|bombing|blast|killings?|raid|ambush|strike|assault|explosion|abduction|kidnapping))\b",
+    re.IGNORECASE,
+)
+
+
+def claimant_named(country: str, text: str) -> Actor | None:
+    """The armed group a sentence says claimed an attack, when the actor table knows it or its type is armed;
+    None for anyone else (a state, a generic name, a name the table does not know)."""
+    m = _CLAIM.search(text)
+    if m is None or re.match(r"(?:no|none|nobody|no one|neither)\b", m.group(1).strip(), re.IGNORECASE):
+        return None  # "No group has claimed responsibility"
+    actor = normalise_actor(m.group(1), None, country, text)
+    if actor is None or is_generic(actor) or _is_state(actor) or not is_armed(actor):
+        return None
+    return actor

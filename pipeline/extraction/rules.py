@@ -36,6 +36,8 @@ RULES: dict[str, str] = {
     # actors
     "intervener_named": "a protest with intervention or excessive force, with no force named by the model, gets "
     "the police or military its sentences name",
+    "claimed_by_named_group": "an attack, explosion or battle by an unidentified armed group gets the named armed "
+    "group a sentence about it, or one of the next few, says claimed it",
     "striker_named_nearby": "an air strike or shelling with an unidentified striker gets the state force its "
     'sentences or the next few name as flying or firing ("Russian warplanes carried out the raid")',
     "no_reporter_or_place_as_actor": "in a violent event, a monitor, rescuer, agency or official given as its "

@@ -55,6 +55,7 @@ from pipeline.extraction.normalise import (
     SITE_WORDS,
     actor_rules,
     actors_for,
+    claimant_named,
     clean_place,
     explosive_named,
     geo_precision_for,
@@ -335,6 +336,28 @@ def _striker_nearby(country: str, cited: list[Sentence], text: str, location: st
     return None
 
 
+CLAIM_WINDOW = 6
+
+
+def _claimant_nearby(country: str, cited: list[Sentence], text: str) -> Actor | None:
+    """Rule `claimed_by_named_group`: an attack by unidentified men gets the armed group that a sentence about
+    it, or one of the next few, says claimed it ("al-Shabaab claimed responsibility for the attack"). A
+    sentence that starts another incident ends the search."""
+    if not rules.enabled("claimed_by_named_group"):
+        return None
+    own = {c.number for c in cited}
+    last = max(own)
+    following = [s for s in _sentences_of(text) if last < s.number <= last + CLAIM_WINDOW]
+    for s in [*cited, *following]:
+        if s.number not in own and _NEW_INCIDENT.match(s.text):
+            break
+        actor = claimant_named(country, s.text)
+        if actor is not None:
+            rules.fired("claimed_by_named_group")
+            return actor
+    return None
+
+
 def _finish_draft(
     slots: IncidentSlots,
     cited: list[Sentence],
@@ -359,6 +382,8 @@ def _finish_draft(
         actor2 = _intervener(country, cited_text)
     if sub in ("Air/drone strike", "Shelling/artillery/missile attack") and actor1 == _UNIDENTIFIED:
         actor1 = _striker_nearby(country, cited, text, slots.location) or actor1
+    if etype in _VIOLENT_TYPES and actor1 == _UNIDENTIFIED:
+        actor1 = _claimant_nearby(country, cited, text) or actor1
     location = clean_place(slots.location, text)
     admin1 = clean_place(slots.admin1, text)
     if (slots.location and not location) or (slots.admin1 and not admin1):

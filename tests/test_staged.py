@@ -1336,3 +1336,18 @@ def test_an_attack_by_unidentified_men_gets_the_group_that_claimed_it():
     assert draft.actor1.name == "Al-Shabaab" and "claimed_by_named_group" in draft.rules
     with rules.disabled(["claimed_by_named_group"]):
         assert draft_from(slots, split_sentences(text)[:1], article, TUESDAY).actor1.name == "Unidentified armed group"
+
+
+def test_a_sentence_that_names_no_means_is_read_with_its_story():
+    from pipeline.extraction.normalise import reconcile_event
+
+    sentence = "A dozen villages were hit and 40 residents were killed."
+    raids = "Armed men raided villages on Sunday night. " + sentence
+    shelling = "Artillery shelling went on all night. " + sentence
+    # a story of raids, no weapon fired from afar: armed men attacking people
+    assert reconcile_event("explosion_air_or_drone_strike", sentence, 40, raids) == "violence_against_civilians_attack"
+    # a story of shelling: the model's reading stands
+    assert reconcile_event("explosion_air_or_drone_strike", sentence, 40, shelling) == "explosion_air_or_drone_strike"
+    # "assailants struck" is an attack, not an explosion
+    struck = "The assailants struck at about 10 p.m., shooting villagers."
+    assert reconcile_event("explosion_air_or_drone_strike", struck, 0, struck) == "violence_against_civilians_attack"

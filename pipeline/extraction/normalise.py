@@ -841,8 +841,9 @@ def explosive_named(text: str) -> str | None:
     return next((c for c, pattern in _EXPLOSION_WORDS if pattern.search(text)), None)
 
 
-def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
-    """The event code, corrected by what the incident's sentence says happened."""
+def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None = None) -> str:
+    """The event code, corrected by what the incident's sentence says happened (and, when the sentence names no
+    means at all, by whether the `story` around it tells of anything fired from afar or exploding)."""
     family = code.split("_")[0]
     protest_said = bool(_PROTEST_WORDS.search(sentence))
     # Protesters met by force: with excessive force when some died.
@@ -881,10 +882,13 @@ def reconcile_event(code: str, sentence: str, fatalities: int) -> str:
                 return protest_code
             if CLASH_WORDS.search(sentence) or FIGHTER_WORDS.search(sentence):
                 return "battle_armed_clash"
-            if not _BLAST_WORDS.search(sentence) and _DIRECT_ATTACK_WORDS.search(sentence):
+            if _DIRECT_ATTACK_WORDS.search(sentence) and not _EXPLODED.search(sentence):
                 # No weapon fired from afar and no blast, but shots, blades or blows: armed men attacking people.
-                # A sentence that names no means at all ("a woman was killed in Toretsk") keeps the model's
-                # reading of the story around it.
+                return "violence_against_civilians_attack"
+            if not _BLAST_WORDS.search(sentence) and story is not None and not _fired_or_exploded(story):
+                # A sentence that names no means at all ("a dozen villages were hit") in a story that never tells
+                # of anything fired from afar or exploding: armed men attacking people. In a story of shelling
+                # and drone strikes ("a woman was killed in Toretsk"), the model's reading stands.
                 return "violence_against_civilians_attack"
     return code
 
@@ -915,6 +919,16 @@ _DIRECT_ATTACK_WORDS = re.compile(
     r"executed|massacre\w*|raid\w*|storm\w*|attack\w*|gunmen|assailants|militants|attackers)\b",
     re.IGNORECASE,
 )
+# Something exploded ("assailants struck" is no explosion; "a strike" unnamed may be one, see below).
+_EXPLODED = re.compile(r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up)\b", re.IGNORECASE)
+
+
+def _fired_or_exploded(story: str) -> bool:
+    """Does the story tell of any weapon fired from afar or anything exploding (a kind of strike or explosive
+    named, or a blast, bomb or explosion)?"""
+    return explosive_named(story) is not None or _EXPLODED.search(story) is not None
+
+
 # An explosion the sentence names without saying what exploded: the model's explosion code stands.
 _BLAST_WORDS = re.compile(
     r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up|strikes?|struck)\b", re.IGNORECASE

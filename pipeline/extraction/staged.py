@@ -184,7 +184,7 @@ def _draft_from(
             rules.fired("meaning_table")
     else:
         code = (
-            reconcile_event(slots.event, cited_text, fatalities)
+            reconcile_event(slots.event, cited_text, fatalities, text)
             if rules.enabled("event_code_from_sentence")
             else slots.event
         )

@@ -49,16 +49,17 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def summary(scores: list[RunScore]) -> dict[str, float | None]:
+def summary(scores: list[RunScore]) -> dict[str, float | str | None]:
     tp, fp, fn = (sum(getattr(s, k) for s in scores) for k in ("tp", "fp", "fn"))
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     correct, gold, pred = (sum(getattr(s, k) for s in scores) for k in ("slot_correct", "slot_gold", "slot_pred"))
     sp = correct / pred if pred else 0.0
     sr = correct / gold if gold else 0.0
-    out: dict[str, float | None] = {
+    out: dict[str, float | str | None] = {
         "articles": sum(s.n_articles for s in scores),
         "required events": sum(s.n_required for s in scores),
+        "matched / spurious / missed": f"{tp} / {fp} / {fn}",
         "event P": p,
         "event R": r,
         "event F1": _f1(p, r),
@@ -159,7 +160,12 @@ def main() -> int:
         cells = []
         for col in columns:
             v = col[key]
-            cells.append("–" if v is None else (f"{v:.0f}" if key in ("articles", "required events") else f"{v:.2f}"))
+            if v is None:
+                cells.append("–")
+            elif isinstance(v, str):
+                cells.append(v)
+            else:
+                cells.append(f"{v:.0f}" if key in ("articles", "required events") else f"{v:.2f}")
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
     table = "\n".join(lines).strip() + "\n"
     print(table)

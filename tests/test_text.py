@@ -219,3 +219,16 @@ def test_a_sentence_that_only_counts_the_dead_tells_no_act(text, toll_only):
     from pipeline.extraction.text import only_a_toll
 
     assert only_a_toll(text) is toll_only
+
+
+@pytest.mark.parametrize(
+    "sentence, candidate",
+    [
+        ("Four men were taken into custody on Thursday in the capital.", True),  # an arrest
+        ("Police detained six people after the march.", True),
+        ("The minister will travel to the capital on Thursday.", False),
+    ],
+)
+def test_arrests_told_as_custody_are_candidates(sentence, candidate):
+    (s,) = split_sentences(sentence)
+    assert is_candidate(s) is candidate

@@ -69,7 +69,7 @@ _CUE = re.compile(
     r"\b(kill|dead|death|died|dying|lives|clash|fight|battl|attack|assault|offensive|strike|struck|raid|"
     r"bomb|shell|missile|rocket|mortar|artillery|explo|blast|mine\b|ied\b|grenade|protest|demonstrat|"
     r"march|rally|rallies|riot|lynch|mob\b|abduct|kidnap|hostage|arrest|detain|seiz|captur|recaptur|retak|"
-    r"took back|overran|overrun|gunmen|gunman|shot|shoot|opened fire|fired|massacre|execut|wound|injur|"
+    r"took back|overran|overrun|gunmen|gunman|shot|shoot|opened fire|fired|massacre|execut|wound|injur|custody|"
     r"torch|burn|loot|tear gas|disperse|ambush|air raid|pound|bombard|rape|violat|behead|decapitat|"
     r"truce|ceasefire|cease-fire|peace deal|agreement|signed)",
     re.IGNORECASE,

@@ -371,6 +371,14 @@ def test_complete_incidents_of_garbage_is_empty():
             0,
             "battle_nonstate_actor_overtakes_territory",
         ),
+        # a clash in which a place changed hands is a change of territory; prisoners taken are not
+        (
+            "battle_armed_clash",
+            "The army said it had retaken Kalehe after a day of fighting.",
+            0,
+            "battle_nonstate_actor_overtakes_territory",
+        ),
+        ("battle_armed_clash", "Rebels captured two soldiers in a clash near Kalehe.", 0, "battle_armed_clash"),
         # Protesters met by force are a protest, not an attack on civilians.
         (
             "violence_against_civilians_attack",
@@ -1351,3 +1359,15 @@ def test_a_sentence_that_names_no_means_is_read_with_its_story():
     # "assailants struck" is an attack, not an explosion
     struck = "The assailants struck at about 10 p.m., shooting villagers."
     assert reconcile_event("explosion_air_or_drone_strike", struck, 0, struck) == "violence_against_civilians_attack"
+
+
+def test_a_place_retaken_by_the_state_is_the_government_regaining_territory():
+    from pipeline.extraction.normalise import territory_code
+    from schemas import Actor
+
+    army = Actor(name="Military Forces of Sudan", actor_type="state_forces")
+    rebels = Actor(name="Rapid Support Forces", actor_type="rebel_group")
+    taken = "battle_nonstate_actor_overtakes_territory"
+    assert territory_code(taken, army) == "battle_government_regains_territory"
+    assert territory_code(taken, rebels) == taken
+    assert territory_code("battle_armed_clash", army) == "battle_armed_clash"

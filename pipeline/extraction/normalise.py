@@ -870,6 +870,10 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
             return "battle_nonstate_actor_overtakes_territory"
         if _ARREST_WORDS.search(sentence):
             return "strategic_arrests"
+    if code == "battle_armed_clash" and _PLACE_TAKEN.search(sentence):
+        # "Rebels seize Goma airport", "the army says it has retaken Wad Madani": a place changed hands
+        # (the state or a non-state side as the winner is settled with the actors, see `territory_code`)
+        return "battle_nonstate_actor_overtakes_territory"
     if family == "explosion" or code == "violence_against_civilians_attack":
         present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]
         if present and (code not in present or present[0] == "explosion_suicide_bomb"):
@@ -901,6 +905,15 @@ _CAPTURE_WORDS = re.compile(
     r"\b(?:captur\w*|seiz\w*|took control|taken control|take control|overr[au]n|liberat\w*|fell to|falls to|"
     r"retook|retaken|recaptur\w*)\b",
     re.IGNORECASE,
+)
+# A place taken: a capture word followed by the place (not by people: "captured two soldiers" is no territory).
+_PLACE_TAKEN = re.compile(
+    r"\b(?:captur(?:e|es|ed|ing)|seiz(?:e|es|ed|ing)|took control of|taken control of|take control of|"
+    r"overr[au]n|retook|retaken|retake|recaptur(?:e|es|ed|ing)|liberat(?:e|es|ed|ing))\s+(?:the\s+)?"
+    r"(?!\d|two|three|four|five|six|seven|eight|nine|ten|dozens|hundreds|several|some|soldiers|fighters|"
+    r"members|people|civilians|weapons|arms|ammunition|vehicles)"
+    r"(?:[\w'’-]+\s+){0,3}?(?:[A-Z][\w'’-]+|town|city|village|villages|airport|base|district|area|hill|"
+    r"border|crossing|positions?|headquarters|capital)\b"
 )
 _DEAL_WORDS = re.compile(r"\b(?:signed|signing|agreed|agreement|deal|truce|cease-?fire|accord|treaty|pact)\b", re.I)
 _VIOLENCE_WORDS = re.compile(
@@ -1094,3 +1107,13 @@ def claimant_named(country: str, text: str) -> Actor | None:
     if actor is None or is_generic(actor) or _is_state(actor) or not is_armed(actor):
         return None
     return actor
+
+
+def territory_code(code: str, actor1: Actor) -> str:
+    """A place taken by the state is the government regaining territory; by anyone else, a non-state actor
+    overtaking it."""
+    if code in ("battle_nonstate_actor_overtakes_territory", "battle_government_regains_territory"):
+        return (
+            "battle_government_regains_territory" if _is_state(actor1) else "battle_nonstate_actor_overtakes_territory"
+        )
+    return code

@@ -67,6 +67,7 @@ from pipeline.extraction.normalise import (
     reconcile_event,
     settle_places,
     striker_named,
+    territory_code,
     town_for_site,
     towns_named,
 )
@@ -184,7 +185,7 @@ def _draft_from(
             rules.fired("meaning_table")
     else:
         code = (
-            reconcile_event(slots.event, cited_text, fatalities, text)
+            territory_code(reconcile_event(slots.event, cited_text, fatalities, text), actor1)
             if rules.enabled("event_code_from_sentence")
             else slots.event
         )

@@ -1370,4 +1370,6 @@ def test_a_place_retaken_by_the_state_is_the_government_regaining_territory():
     taken = "battle_nonstate_actor_overtakes_territory"
     assert territory_code(taken, army) == "battle_government_regains_territory"
     assert territory_code(taken, rebels) == taken
+    foreign = Actor(name="Military Forces of Russia", actor_type="external_forces")
+    assert territory_code("battle_government_regains_territory", foreign) == taken  # ACLED: not the government
     assert territory_code("battle_armed_clash", army) == "battle_armed_clash"

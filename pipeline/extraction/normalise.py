@@ -1110,10 +1110,9 @@ def claimant_named(country: str, text: str) -> Actor | None:
 
 
 def territory_code(code: str, actor1: Actor) -> str:
-    """A place taken by the state is the government regaining territory; by anyone else, a non-state actor
-    overtaking it."""
+    """A place taken by the country's own state forces is the government regaining territory; by anyone else
+    (a foreign army included, as ACLED codes it), a non-state actor overtaking it."""
     if code in ("battle_nonstate_actor_overtakes_territory", "battle_government_regains_territory"):
-        return (
-            "battle_government_regains_territory" if _is_state(actor1) else "battle_nonstate_actor_overtakes_territory"
-        )
+        own_state = actor1.actor_type == ActorType.STATE_FORCES
+        return "battle_government_regains_territory" if own_state else "battle_nonstate_actor_overtakes_territory"
     return code

@@ -379,6 +379,26 @@ def test_complete_incidents_of_garbage_is_empty():
             "battle_nonstate_actor_overtakes_territory",
         ),
         ("battle_armed_clash", "Rebels captured two soldiers in a clash near Kalehe.", 0, "battle_armed_clash"),
+        # protesters who attack, burn or loot are a violent demonstration
+        (
+            "violence_against_civilians_attack",
+            "Protesters stormed and torched the governor's office in Kaduna.",
+            0,
+            "riot_violent_demonstration",
+        ),
+        (
+            "strategic_agreement",
+            "A curfew was imposed as the protest turned violent in Kano.",
+            0,
+            "riot_violent_demonstration",
+        ),
+        # protesters shot dead by the police: the force's violence is the event
+        (
+            "violence_against_civilians_attack",
+            "Police opened fire on protesters who had looted shops, killing three.",
+            3,
+            "protest_excessive_force_against_protesters",
+        ),
         # Protesters met by force are a protest, not an attack on civilians.
         (
             "violence_against_civilians_attack",

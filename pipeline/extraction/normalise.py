@@ -786,6 +786,17 @@ _ABDUCTION_WORDS = re.compile(
     r"worshippers|farmers|travell?ers|persons|civilians|hostages)\b",
     re.IGNORECASE,
 )
+# Demonstrators doing violence: attacking, burning, looting, wrecking, stoning.
+_RIOT_WORDS = re.compile(
+    r"\b(?:riot\w*|rampage|turn(?:s|ed)? violent|vandali[sz]\w*|torch\w*|set (?:\w+ )?(?:ablaze|alight|on fire)|"
+    r"loot\w*|ransack\w*|stormed|hurl(?:ed|ing) stones|threw stones|stone-throwing|attack(?:ed|ing)? (?:the |a )?"
+    r"(?:\w+ ){0,2}?(?:embass\w*|compound|offices?|police station|buildings?|homes?|houses?|shops?))\b",
+    re.IGNORECASE,
+)
+# Protesters as the ones fired on: then the force's violence, not theirs, is the event.
+_SHOT_AT_PROTESTERS = re.compile(
+    r"\b(?:fired|opened fire|shot)\b[^.;]{0,40}\b(?:protesters|demonstrators|crowds?)\b", re.IGNORECASE
+)
 _MOB_WORDS = re.compile(r"\b(?:mobs?|lynch\w*)\b", re.IGNORECASE)
 CLASH_WORDS = re.compile(
     r"\b(?:clash(?:es|ed)?|fighting|fought|gun ?battles?|firefights?|skirmish\w*|exchanged? fire|"
@@ -859,6 +870,16 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
         return "violence_against_civilians_abduction"
     if _MOB_WORDS.search(sentence) and code in ("violence_against_civilians_attack", "riot_violent_demonstration"):
         return "riot_mob_violence"
+    if (
+        protest_said
+        and _RIOT_WORDS.search(sentence)
+        and code
+        in ("violence_against_civilians_attack", "battle_armed_clash", "strategic_agreement", "protest_peaceful")
+    ):
+        # protesters who attack, torch or loot: a violent demonstration ("protesters attack embassies",
+        # "a protest turns violent"), unless they were the ones shot dead
+        if not (fatalities and _SHOT_AT_PROTESTERS.search(sentence)):
+            return "riot_violent_demonstration"
     if protest_said and code in ("violence_against_civilians_attack", "battle_armed_clash"):
         return protest_code
     if code != "strategic_agreement" and _DEAL_WORDS.search(sentence) and not _VIOLENCE_WORDS.search(sentence):

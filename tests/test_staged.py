@@ -1393,3 +1393,45 @@ def test_a_place_retaken_by_the_state_is_the_government_regaining_territory():
     foreign = Actor(name="Military Forces of Russia", actor_type="external_forces")
     assert territory_code("battle_government_regains_territory", foreign) == taken  # ACLED: not the government
     assert territory_code("battle_armed_clash", army) == "battle_armed_clash"
+
+
+def test_riot_police_are_no_riot_and_rioters_act_in_a_violent_demonstration():
+    from pipeline.extraction.normalise import actors_for, reconcile_event
+    from schemas import Actor
+
+    heading = "Demonstrators marched again in Khash while riot police headed to the square."
+    assert reconcile_event("protest_peaceful", heading, 0) == "protest_peaceful"
+    governor = Actor(name="Governor of Sokoto", actor_type="political_militia")
+    police = Actor(name="Police Forces of Nigeria", actor_type="state_forces")
+    embassy = Actor(name="Embassies", actor_type="political_militia")
+    rioters, other = actors_for("Riots", "Violent demonstration", governor, police)
+    assert (rioters.name, other.name) == ("Rioters", "Police Forces of Nigeria")
+    assert actors_for("Riots", "Violent demonstration", governor, embassy)[1] is None  # a building is no side
+
+
+def test_deaths_told_near_a_peaceful_protest_are_another_incident():
+    from pipeline.extraction.staged import Draft, group_drafts
+    from pipeline.extraction.text import Sentence
+    from schemas import Actor
+
+    def draft(number, text, etype, sub, fatalities):
+        return Draft(
+            event_type=etype,
+            sub_event_type=sub,
+            actor1=Actor(name="Protesters", actor_type="protesters"),
+            actor2=None,
+            assoc1=[],
+            country="Iran",
+            admin1=None,
+            location="Khash",
+            fatalities=fatalities,
+            per_side=False,
+            cue=None,
+            sentences=[Sentence(number, 0, len(text), text)],
+        )
+
+    march = draft(3, "Demonstrators took to the streets again in Khash.", "Protests", "Peaceful protest", 0)
+    earlier = draft(
+        4, "A week earlier, a dozen people were killed in Khash.", "Protests", "Protest with intervention", 12
+    )
+    assert len(group_drafts([march, earlier])) == 2

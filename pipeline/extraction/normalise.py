@@ -788,7 +788,7 @@ _ABDUCTION_WORDS = re.compile(
 )
 # Demonstrators doing violence: attacking, burning, looting, wrecking, stoning.
 _RIOT_WORDS = re.compile(
-    r"\b(?:riot\w*|rampage|turn(?:s|ed)? violent|vandali[sz]\w*|torch\w*|set (?:\w+ )?(?:ablaze|alight|on fire)|"
+    r"\b(?:riot(?:s|ing|ers?|ed)?\b(?!\s+(?:police|policemen|gear|squads?|units?|control))|rampage|turn(?:s|ed)? violent|vandali[sz]\w*|torch\w*|set (?:\w+ )?(?:ablaze|alight|on fire)|"
     r"loot\w*|ransack\w*|stormed|hurl(?:ed|ing) stones|threw stones|stone-throwing|attack(?:ed|ing)? (?:the |a )?"
     r"(?:\w+ ){0,2}?(?:embass\w*|compound|offices?|police station|buildings?|homes?|houses?|shops?))\b",
     re.IGNORECASE,
@@ -844,6 +844,12 @@ def actors_for(etype: str, sub: str, actor1: Actor, actor2: Actor | None) -> tup
         return Actor(name="Rioters", actor_type=ActorType.RIOTERS), Actor(
             name="Civilians", actor_type=ActorType.CIVILIANS
         )
+    if sub == "Violent demonstration":
+        # Rioters act; the other side is the force they fought, or the civilians they attacked, or no one (an
+        # official, a building or an embassy the model named is none of these).
+        state = actor1 if _is_state(actor1) else actor2 if _is_state(actor2) else None
+        civilians = actor2 if actor2 is not None and actor2.actor_type == ActorType.CIVILIANS else None
+        return Actor(name="Rioters", actor_type=ActorType.RIOTERS), state or civilians
     return actor1, actor2
 
 

@@ -472,6 +472,9 @@ def _compatible(a: Draft, b: Draft) -> bool:
     # "Elsewhere", "In a separate incident": the writer says a new incident starts.
     if _NEW_INCIDENT.match(b.sentences[0].text):
         return False
+    # A peaceful protest has no dead: deaths told nearby are another incident (an earlier crackdown).
+    if "Peaceful protest" in (a.sub_event_type, b.sub_event_type) and (a.fatalities or b.fatalities):
+        return False
     # Two tolls that differ, each stated on its own ("10 civilians were killed in
     # air strikes" ... "On Monday, air strikes killed 12 civilians"), are two
     # incidents, even with the same actors, unless they name the same place

@@ -379,6 +379,13 @@ def test_complete_incidents_of_garbage_is_empty():
             "battle_nonstate_actor_overtakes_territory",
         ),
         ("battle_armed_clash", "Rebels captured two soldiers in a clash near Kalehe.", 0, "battle_armed_clash"),
+        # people detained by the police are arrested, not abducted
+        (
+            "violence_against_civilians_abduction",
+            "Police later arrested four suspects in connection with the lynching.",
+            0,
+            "strategic_arrests",
+        ),
         # protesters who attack, burn or loot are a violent demonstration
         (
             "violence_against_civilians_attack",
@@ -1435,3 +1442,30 @@ def test_deaths_told_near_a_peaceful_protest_are_another_incident():
         4, "A week earlier, a dozen people were killed in Khash.", "Protests", "Protest with intervention", 12
     )
     assert len(group_drafts([march, earlier])) == 2
+
+
+def test_a_swept_abduction_without_deaths_stands_only_when_its_sentence_tells_one():
+    from pipeline.extraction.staged import Draft, _stands_without_deaths
+    from pipeline.extraction.text import Sentence
+    from schemas import Actor
+
+    def draft(text):
+        sentence = Sentence(7, 0, len(text), text)
+        return Draft(
+            event_type="Violence against civilians",
+            sub_event_type="Abduction/forced disappearance",
+            actor1=Actor(name="Unidentified armed group", actor_type="political_militia"),
+            actor2=Actor(name="Civilians", actor_type="civilians"),
+            assoc1=[],
+            country="Cameroon",
+            admin1=None,
+            location=None,
+            fatalities=0,
+            per_side=False,
+            cue=None,
+            sentences=[sentence],
+        ), sentence
+
+    assert _stands_without_deaths(*draft("Gunmen kidnapped three traders on the road to Kumbo."), screened_in=False)
+    accused = "The two men were accused by the fighters of being informers for the army."
+    assert not _stands_without_deaths(*draft(accused), screened_in=False)

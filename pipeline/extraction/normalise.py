@@ -874,6 +874,8 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
         return "violence_against_civilians_sexual_violence"
     if _ABDUCTION_WORDS.search(sentence) and fatalities == 0 and family != "explosion":
         return "violence_against_civilians_abduction"
+    if code == "violence_against_civilians_abduction" and _ARREST_WORDS.search(sentence) and "warrant" not in sentence:
+        return "strategic_arrests"  # "police later arrested two suspects": a detention by the state is an arrest
     if _MOB_WORDS.search(sentence) and code in ("violence_against_civilians_attack", "riot_violent_demonstration"):
         return "riot_mob_violence"
     if (
@@ -1143,3 +1145,8 @@ def territory_code(code: str, actor1: Actor) -> str:
         own_state = actor1.actor_type == ActorType.STATE_FORCES
         return "battle_government_regains_territory" if own_state else "battle_nonstate_actor_overtakes_territory"
     return code
+
+
+def tells_abduction_or_rape(text: str) -> bool:
+    """Does the (English) text tell people abducted, taken away or raped?"""
+    return _ABDUCTION_WORDS.search(text) is not None or _SEXUAL_WORDS.search(text) is not None

@@ -67,6 +67,7 @@ from pipeline.extraction.normalise import (
     reconcile_event,
     settle_places,
     striker_named,
+    tells_abduction_or_rape,
     territory_code,
     town_for_site,
     towns_named,
@@ -756,7 +757,8 @@ def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: boo
     screened in as an incident when it is of a kind that needs no death (a protest, riot, arrest, a change
     of territory) or tells its own day."""
     if draft.sub_event_type in ("Sexual violence", "Abduction/forced disappearance"):
-        return True
+        # when the sentence tells it (in English the code knows the words; elsewhere the model's reading stands)
+        return languages.current() != languages.ENGLISH or tells_abduction_or_rape(sentence.text)
     if not screened_in:
         return False
     # Of what a yes/no screen lets through, agreements, "other" developments and attacks that hurt no one

@@ -788,9 +788,10 @@ _ABDUCTION_WORDS = re.compile(
 )
 # Demonstrators doing violence: attacking, burning, looting, wrecking, stoning.
 _RIOT_WORDS = re.compile(
-    r"\b(?:riot(?:s|ing|ers?|ed)?\b(?!\s+(?:police|policemen|gear|squads?|units?|control))|rampage|turn(?:s|ed)? violent|vandali[sz]\w*|torch\w*|set (?:\w+ )?(?:ablaze|alight|on fire)|"
-    r"loot\w*|ransack\w*|stormed|hurl(?:ed|ing) stones|threw stones|stone-throwing|attack(?:ed|ing)? (?:the |a )?"
-    r"(?:\w+ ){0,2}?(?:embass\w*|compound|offices?|police station|buildings?|homes?|houses?|shops?))\b",
+    r"\b(?:riot(?:s|ing|ers?|ed)?\b(?!\s+(?:police|policemen|gear|squads?|units?|control))|rampage|"
+    r"turn(?:s|ed)? violent|vandali[sz]\w*|torch\w*|set (?:\w+ )?(?:ablaze|alight|on fire)|"
+    r"loot\w*|ransack\w*|stormed|hurl(?:ed|ing) stones|threw stones|stone-throwing|attack(?:ed|ing)? (?:the |a |an )?"
+    r"(?:[\w.'’-]+ ){0,2}?(?:embass\w*|compound|offices?|police station|buildings?|homes?|houses?|shops?))\b",
     re.IGNORECASE,
 )
 # Protesters as the ones fired on: then the force's violence, not theirs, is the event.

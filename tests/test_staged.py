@@ -386,6 +386,13 @@ def test_complete_incidents_of_garbage_is_empty():
             0,
             "strategic_arrests",
         ),
+        # a crowd broken up by the police is a protest met by force
+        (
+            "violence_against_civilians_attack",
+            "In Nakuru, police broke up the crowds with batons.",
+            0,
+            "protest_with_intervention",
+        ),
         # protesters who attack, burn or loot are a violent demonstration
         (
             "violence_against_civilians_attack",

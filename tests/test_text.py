@@ -226,9 +226,11 @@ def test_a_sentence_that_only_counts_the_dead_tells_no_act(text, toll_only):
     [
         ("Four men were taken into custody on Thursday in the capital.", True),  # an arrest
         ("Police detained six people after the march.", True),
+        ("In Nakuru, eight people were hurt as police broke up the crowds.", True),  # an intervention
+        ("Riot police fired teargas at students outside the university.", True),
         ("The minister will travel to the capital on Thursday.", False),
     ],
 )
-def test_arrests_told_as_custody_are_candidates(sentence, candidate):
+def test_arrests_and_interventions_are_candidates(sentence, candidate):
     (s,) = split_sentences(sentence)
     assert is_candidate(s) is candidate

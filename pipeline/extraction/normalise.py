@@ -786,6 +786,10 @@ _ABDUCTION_WORDS = re.compile(
     r"worshippers|farmers|travell?ers|persons|civilians|hostages)\b",
     re.IGNORECASE,
 )
+_DISPERSED = re.compile(
+    r"\b(?:broke up|break up|breaking up|dispers\w*)\s+(?:the\s+|a\s+)?(?:\w+\s+)?(?:crowds?|gatherings?|sit-ins?)\b",
+    re.IGNORECASE,
+)
 # Demonstrators doing violence: attacking, burning, looting, wrecking, stoning.
 _RIOT_WORDS = re.compile(
     r"\b(?:riot(?:s|ing|ers?|ed)?\b(?!\s+(?:police|policemen|gear|squads?|units?|control))|rampage|"
@@ -863,7 +867,8 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
     """The event code, corrected by what the incident's sentence says happened (and, when the sentence names no
     means at all, by whether the `story` around it tells of anything fired from afar or exploding)."""
     family = code.split("_")[0]
-    protest_said = bool(_PROTEST_WORDS.search(sentence))
+    # "police broke up the crowds": a gathering dispersed is a protest met by force
+    protest_said = bool(_PROTEST_WORDS.search(sentence) or _DISPERSED.search(sentence))
     # Protesters met by force: with excessive force when some died.
     protest_code = "protest_excessive_force_against_protesters" if fatalities else "protest_with_intervention"
     if (

@@ -70,7 +70,8 @@ _CUE = re.compile(
     r"bomb|shell|missile|rocket|mortar|artillery|explo|blast|mine\b|ied\b|grenade|protest|demonstrat|"
     r"march|rally|rallies|riot|lynch|mob\b|abduct|kidnap|hostage|arrest|detain|seiz|captur|recaptur|retak|"
     r"took back|overran|overrun|gunmen|gunman|shot|shoot|opened fire|fired|massacre|execut|wound|injur|custody|"
-    r"torch|burn|loot|tear gas|disperse|ambush|air raid|pound|bombard|rape|violat|behead|decapitat|"
+    r"torch|burn|loot|tear gas|tear-gas|teargas|water cannon|rubber bullets|broke up|hurt|disperse|ambush|air raid|"
+    r"pound|bombard|rape|violat|behead|decapitat|took over|taken over|"
     r"truce|ceasefire|cease-fire|peace deal|agreement|signed)",
     re.IGNORECASE,
 )

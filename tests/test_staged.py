@@ -776,6 +776,8 @@ def test_the_sentence_that_names_the_weapon_settles_a_merged_explosion():
     [
         # a site gives way to the town the sentence names it in
         ("Nigeria", "central market", "Gunmen opened fire at the central market in Maiduguri on Friday.", "Maiduguri"),
+        # a town that shares its name with its state, written as a site of it
+        ("Nigeria", "Kano metropolis", "A curfew was imposed on Kano metropolis after the riot.", "Kano"),
         (
             "Kenya",
             "Parliament buildings",
@@ -1476,3 +1478,18 @@ def test_a_swept_abduction_without_deaths_stands_only_when_its_sentence_tells_on
     assert _stands_without_deaths(*draft("Gunmen kidnapped three traders on the road to Kumbo."), screened_in=False)
     accused = "The two men were accused by the fighters of being informers for the army."
     assert not _stands_without_deaths(*draft(accused), screened_in=False)
+
+
+@pytest.mark.parametrize(
+    "location, expected",
+    [
+        ("Hurum, Darawat and Ganawuri", "Hurum"),
+        ("Jibine and Tal Maleh", "Jibine"),
+        ("Khan Sheikhun", "Khan Sheikhun"),
+        ("Kafr Nabl", "Kafr Nabl"),
+    ],
+)
+def test_a_location_that_lists_places_is_the_first_of_them(location, expected):
+    from pipeline.extraction.staged import _first_place
+
+    assert _first_place(location, "Syria") == expected

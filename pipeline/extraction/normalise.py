@@ -707,7 +707,7 @@ def town_for_site(country: str, location: str | None, sentence: str) -> str | No
         hit = idx.match_place(name, None)
         return hit is not None and hit.method == "exact" and normalize(hit.matched_name or "") == normalize(name)
 
-    if known(location) or idx.match_admin1(location)[0] is not None:
+    if known(location) or idx.match_admin1(location)[1] >= 0.9:
         return None
     # "Peshawar's Police Lines", "Gaza City's Shujaiya": a place the gazetteer lacks, named as the town's own
     owner = re.search(
@@ -1156,3 +1156,14 @@ def territory_code(code: str, actor1: Actor) -> str:
 def tells_abduction_or_rape(text: str) -> bool:
     """Does the (English) text tell people abducted, taken away or raped?"""
     return _ABDUCTION_WORDS.search(text) is not None or _SEXUAL_WORDS.search(text) is not None
+
+
+def place_known(country: str, name: str) -> bool:
+    """Does the gazetteer know this exact name as a place of the country?"""
+    from pipeline.geo.gazetteer import country_code, country_index
+
+    cc = country_code(country)
+    if cc is None:
+        return False
+    hit = country_index(cc).match_place(name, None)
+    return hit is not None and hit.method == "exact"

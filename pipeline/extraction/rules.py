@@ -76,6 +76,7 @@ RULES: dict[str, str] = {
     "replaced by the town the site's name or the incident's sentence names",
     "town_for_site_nearby": "with no town in the incident's own sentence, the town a nearby sentence names "
     "(the closest first) replaces the site",
+    "one_place_per_location": 'a location that lists places ("NTV, Hurum and Darawat") becomes the first of them',
     "place_settled": "a town given as admin1 moved to location, or the region filled from the gazetteer",
     "place_not_in_text": "a place the article never names dropped",
 }

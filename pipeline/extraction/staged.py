@@ -63,6 +63,7 @@ from pipeline.extraction.normalise import (
     is_armed,
     is_generic,
     normalise_actor,
+    place_known,
     places_apart,
     reconcile_event,
     settle_places,
@@ -360,6 +361,20 @@ def _claimant_nearby(country: str, cited: list[Sentence], text: str) -> Actor | 
     return None
 
 
+def _first_place(location: str | None, country: str) -> str | None:
+    """Rule `one_place_per_location`: a location that lists places ("NTV, Hurum and Darawat", "Jibine and Tal
+    Maleh") is the first of them; the codebook's location is one place (the others, when the sentence tells
+    the incident at each, become events of their own, see `one_event_per_place`). A name the gazetteer knows
+    whole stays whole."""
+    if not location or not rules.enabled("one_place_per_location"):
+        return location
+    parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", location) if p.strip()]
+    if len(parts) < 2 or not all(p[:1].isupper() for p in parts) or place_known(country, location):
+        return location
+    rules.fired("one_place_per_location")
+    return parts[0]
+
+
 def _finish_draft(
     slots: IncidentSlots,
     cited: list[Sentence],
@@ -386,7 +401,7 @@ def _finish_draft(
         actor1 = _striker_nearby(country, cited, text, slots.location) or actor1
     if etype in _VIOLENT_TYPES and actor1 == _UNIDENTIFIED:
         actor1 = _claimant_nearby(country, cited, text) or actor1
-    location = clean_place(slots.location, text)
+    location = _first_place(clean_place(slots.location, text), country)
     admin1 = clean_place(slots.admin1, text)
     if (slots.location and not location) or (slots.admin1 and not admin1):
         rules.fired("place_not_in_text")

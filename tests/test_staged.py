@@ -79,6 +79,8 @@ def test_reference_day_follows_the_reporting_weekday():
 def test_numbers_in_ignores_wounded_and_distances():
     assert numbers_in("killed 29 regime forces and 31 rebels while 40 wounded, 12 kilometres away") == {29, 31}
     assert 2 in numbers_in("two children were killed")
+    # the wounded told after a verb are no toll either
+    assert numbers_in("Officials said 14 people had been killed and that 50 others had been wounded.") == {14}
 
 
 @pytest.mark.parametrize(
@@ -1493,3 +1495,23 @@ def test_a_location_that_lists_places_is_the_first_of_them(location, expected):
     from pipeline.extraction.staged import _first_place
 
     assert _first_place(location, "Syria") == expected
+
+
+def test_people_arrested_over_a_killing_are_no_toll():
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+
+    text = "Police arrested three suspects in connection with the killing of a trader on Monday.\n"
+    article = Article(path="a.txt", file_name="a.txt", article_id="a", text=text, published=TUESDAY)
+    slots = IncidentSlots(
+        quote="Police arrested three suspects",
+        event="strategic_arrests",
+        actor1="Police",
+        actor2="Civilians",
+        country="Nigeria",
+        admin1=None,
+        location=None,
+        killed=[3],
+    )
+    draft = draft_from(slots, split_sentences(text), article, TUESDAY)
+    assert draft.sub_event_type == "Arrests" and draft.fatalities == 0

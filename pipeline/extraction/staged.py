@@ -194,6 +194,11 @@ def _draft_from(
         if code != slots.event:
             rules.fired("event_code_from_sentence")
     etype, sub = EVENT_CODES[code]
+    if sub == "Arrests" and fatalities and _A_CHARGE.search(cited_text) and rules.enabled("toll_grounded"):
+        # "arrested two suspects in connection with the killing": the number counts the arrested, the death
+        # is the charge
+        fatalities = 0
+        rules.fired("toll_grounded")
     if rules.enabled("no_reporter_or_place_as_actor"):
         actor1, actor2 = _no_reporter_or_place(etype, actor1, actor2, slots)
     if actor2 is not None and actor2.name == actor1.name:
@@ -224,6 +229,14 @@ def _draft_from(
         etype, sub = "Battles", "Armed clash"  # violence against civilians needs civilian victims
         rules.fired("violence_needs_civilian_victims")
     return _finish_draft(slots, cited, article, ref, etype, sub, actor1, actor2, country, fatalities)
+
+
+# A death named as what people are arrested for, not as a death in the arrest.
+_A_CHARGE = re.compile(
+    r"\b(?:in connection with|over|for|accused of|suspected of|charged with|behind)\s+(?:the\s+)?"
+    r"(?:\w+\s+)?(?:killing|killings|murder|murders|death|deaths|lynching)\b",
+    re.IGNORECASE,
+)
 
 
 def _without_initiator(text: str, initiator: str | None) -> str:

@@ -337,7 +337,8 @@ _WOUNDED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _NOT_DEATHS = re.compile(
-    r"^\s*(?:other people |people |others |other |more )?(injured|wounded|hurt|displaced|kilomet|km|miles|years|year-old|houses|homes|"
+    r"^\s*(?:other people |people |others |other |more )?(?:(?:had |have |has |were |was )?(?:been )?(?=injured|wounded|hurt))?"
+    r"(injured|wounded|hurt|displaced|kilomet|km|miles|years|year-old|houses|homes|"
     r"percent|%|per cent|schools|facilities|hospitals|apartments|missiles|rockets|drones|towns|villages)",
     re.IGNORECASE,
 )

@@ -381,6 +381,12 @@ def test_complete_incidents_of_garbage_is_empty():
             "battle_nonstate_actor_overtakes_territory",
         ),
         ("battle_armed_clash", "Rebels captured two soldiers in a clash near Kalehe.", 0, "battle_armed_clash"),
+        (
+            "violence_against_civilians_attack",
+            "At least ten people died when insurgents overran the town of Mocimboa on Friday.",
+            10,
+            "battle_nonstate_actor_overtakes_territory",
+        ),
         # people detained by the police are arrested, not abducted
         (
             "violence_against_civilians_abduction",
@@ -1515,3 +1521,24 @@ def test_people_arrested_over_a_killing_are_no_toll():
     )
     draft = draft_from(slots, split_sentences(text), article, TUESDAY)
     assert draft.sub_event_type == "Arrests" and draft.fatalities == 0
+
+
+@pytest.mark.parametrize("reporter", ["MSF", "the Syrian Observatory for Human Rights", "a UN spokesman"])
+def test_a_reporter_is_never_the_attacker(reporter):
+    from pipeline.extraction.answers import IncidentSlots
+    from pipeline.extraction.staged import draft_from
+
+    text = "Gunmen killed four traders on the road to Macomia on Monday, a local official said.\n"
+    article = Article(path="a.txt", file_name="a.txt", article_id="a", text=text, published=TUESDAY)
+    slots = IncidentSlots(
+        quote="Gunmen killed four traders",
+        event="violence_against_civilians_attack",
+        actor1=reporter,
+        actor2="Civilians",
+        country="Mozambique",
+        admin1=None,
+        location="Macomia",
+        killed=[4],
+    )
+    draft = draft_from(slots, split_sentences(text), article, TUESDAY)
+    assert draft.actor1.name == "Unidentified armed group"

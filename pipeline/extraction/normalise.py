@@ -905,7 +905,7 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
             return "battle_nonstate_actor_overtakes_territory"
         if _ARREST_WORDS.search(sentence):
             return "strategic_arrests"
-    if code == "battle_armed_clash" and _PLACE_TAKEN.search(sentence):
+    if code in ("battle_armed_clash", "violence_against_civilians_attack") and _PLACE_TAKEN.search(sentence):
         # "Rebels seize Goma airport", "the army says it has retaken Wad Madani": a place changed hands
         # (the state or a non-state side as the winner is settled with the actors, see `territory_code`)
         return "battle_nonstate_actor_overtakes_territory"

@@ -257,7 +257,7 @@ _UNIDENTIFIED = Actor(name="Unidentified armed group", actor_type="political_mil
 # never a side of it; a small model often copies them from "according to ..." into an actor slot.
 _REPORTER = re.compile(
     r"\b(?:observatory|civil defen[cs]e|white helmets|amnesty|human rights|red cross|red crescent|united nations|"
-    r"unicef|ocha|m[ée]decins|doctors without borders|save the children|news agency|press agency|reporters|media|"
+    r"unicef|ocha|m[ée]decins|msf|doctors without borders|save the children|news agency|press agency|reporters|media|"
     r"journalists?|health ministry|ministry of health|hospital|ombudsman|president|prime minister|minister|"
     r"governor|spokes(?:man|woman|person)|secretary[- ]general|mayor|officials?)\b",
     re.IGNORECASE,

@@ -739,6 +739,10 @@ def test_ages_given_as_a_toll_count_one_person_each(killed, sentence, toll):
         ("Gunmen killed five villagers on 28 December 2023.", date(2024, 1, 10), False),  # last year, yet recent
         ("The 2019 accord and the strike on 3 March 2024 that killed four.", date(2024, 3, 5), False),
         ("Gunmen killed five villagers on Sunday.", date(2024, 3, 5), False),  # no year at all
+        # told relative to the story, with no usable date
+        ("It is the village where gunmen killed a teacher a little over a month ago.", date(2024, 3, 8), True),
+        ("A year ago, a truck bomb killed 20 people at the same market.", date(2024, 3, 8), True),
+        ("Gunmen killed a teacher a week ago in the same village.", date(2024, 3, 8), False),
     ],
 )
 def test_an_incident_dated_only_by_a_year_long_past_is_background(text, ref, old):

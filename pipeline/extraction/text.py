@@ -501,7 +501,8 @@ def dated_long_before(text: str, ref: date) -> bool:
 
 # A time told relative to the story that lies long before it (at least two months).
 _LONG_AGO = re.compile(
-    r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many) (?:years|months) (?:ago|earlier|before)\b",
+    r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many) (?:years|months) (?:ago|earlier|before)\b"
+    r"|\b(?:a little |just |a bit )?(?:over|more than) a month (?:ago|earlier|before)\b|\b(?:a|one) year (?:ago|earlier)\b",
     re.IGNORECASE,
 )
 

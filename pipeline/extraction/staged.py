@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -326,25 +327,32 @@ def _intervener(country: str, text: str) -> Actor | None:
 
 
 STRIKER_WINDOW = 4
+CLAIM_WINDOW = 6
+
+
+def _told_nearby(cited: list[Sentence], text: str, window: int) -> Iterator[Sentence]:
+    """The incident's own sentences, then the next `window` of the article, up to one that starts another
+    incident ("Elsewhere, ...")."""
+    yield from cited
+    last = max(c.number for c in cited)
+    for s in _sentences_of(text):
+        if last < s.number <= last + window:
+            if _NEW_INCIDENT.match(s.text):
+                return
+            yield s
 
 
 def _striker_nearby(country: str, cited: list[Sentence], text: str, location: str | None) -> Actor | None:
     """Rule `striker_named_nearby`: a strike whose striker the model left unidentified gets the state force its
     sentences, or one of the next few about it, name as flying or firing ("Russian warplanes carried out the
-    raid", "activists blamed Russian jets"). A sentence that starts another incident ends the search, and
-    one that names another town is about another incident."""
+    raid", "activists blamed Russian jets"). A sentence that names another town is about another incident."""
     if not rules.enabled("striker_named_nearby"):
         return None
     own = {c.number for c in cited}
-    last = max(own)
-    following = [s for s in _sentences_of(text) if last < s.number <= last + STRIKER_WINDOW]
-    for s in [*cited, *following]:
-        if s.number not in own:
-            if _NEW_INCIDENT.match(s.text):
-                break
-            towns = towns_named(country, s.text)
-            if towns and not (location and any(names_place(location, t) or names_place(t, location) for t in towns)):
-                continue
+    for s in _told_nearby(cited, text, STRIKER_WINDOW):
+        towns = towns_named(country, s.text) if s.number not in own else []
+        if towns and not (location and any(names_place(location, t) or names_place(t, location) for t in towns)):
+            continue
         actor = striker_named(country, s.text)
         if actor is not None:
             rules.fired("striker_named_nearby")
@@ -352,21 +360,12 @@ def _striker_nearby(country: str, cited: list[Sentence], text: str, location: st
     return None
 
 
-CLAIM_WINDOW = 6
-
-
 def _claimant_nearby(country: str, cited: list[Sentence], text: str) -> Actor | None:
     """Rule `claimed_by_named_group`: an attack by unidentified men gets the armed group that a sentence about
-    it, or one of the next few, says claimed it ("al-Shabaab claimed responsibility for the attack"). A
-    sentence that starts another incident ends the search."""
+    it, or one of the next few, says claimed it ("al-Shabaab claimed responsibility for the attack")."""
     if not rules.enabled("claimed_by_named_group"):
         return None
-    own = {c.number for c in cited}
-    last = max(own)
-    following = [s for s in _sentences_of(text) if last < s.number <= last + CLAIM_WINDOW]
-    for s in [*cited, *following]:
-        if s.number not in own and _NEW_INCIDENT.match(s.text):
-            break
+    for s in _told_nearby(cited, text, CLAIM_WINDOW):
         actor = claimant_named(country, s.text)
         if actor is not None:
             rules.fired("claimed_by_named_group")

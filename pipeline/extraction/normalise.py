@@ -539,6 +539,20 @@ def region_named_in(idx: Any, text: str) -> str | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+def _gazetteer_of(country: str) -> Any | None:
+    """The offline gazetteer's index of the country's places and regions, or None for a country it lacks."""
+    from pipeline.geo.gazetteer import country_code, country_index
+
+    cc = country_code(country)
+    return country_index(cc) if cc is not None else None
+
+
+def _exact_place(idx: Any, name: str) -> bool:
+    """Does the gazetteer know this name, or one of its other spellings, exactly, as a place?"""
+    hit = idx.match_place(name, None)
+    return hit is not None and hit.method == "exact"
+
+
 # An exact gazetteer hit this confident names one place (an alternate spelling of an unambiguous name).
 UNAMBIGUOUS_EXACT = 0.9
 
@@ -551,15 +565,13 @@ def settle_places(country: str, admin1: str | None, location: str | None, text: 
     offline gazetteer tells regions from places; nothing here is guessed from
     outside the article, except the region a named town lies in.
     """
-    from pipeline.geo.gazetteer import country_code, country_index
     from pipeline.geo.names import normalize
 
     if location and _DIRECTIONAL.search(location):
         location = None  # "northwestern Syria" names a direction, not a place
-    cc = country_code(country)
-    if cc is None:
+    idx = _gazetteer_of(country)
+    if idx is None:
         return admin1, location
-    idx = country_index(cc)
     code, confidence = idx.match_admin1(admin1) if admin1 else (None, 0.0)
 
     def exact_region(hit: Any, place: str, *, other_spelling: bool = False) -> str | None:
@@ -652,13 +664,11 @@ def towns_named(country: str, sentence: str) -> list[str]:
     """The places of `country` the sentence names after "in", "at", "near", ... that the gazetteer knows by
     that exact name (towns and first-level regions), in the order named. English only: the prepositions
     are English, so in another language the list is empty."""
-    from pipeline.geo.gazetteer import country_code, country_index
     from pipeline.geo.names import normalize
 
-    cc = country_code(country)
-    if cc is None:
+    idx = _gazetteer_of(country)
+    if idx is None:
         return []
-    idx = country_index(cc)
     found: list[str] = []
     for m in _PLACE_AFTER.finditer(sentence):
         words = m.group(1).split()
@@ -666,8 +676,7 @@ def towns_named(country: str, sentence: str) -> list[str]:
             name = " ".join(words[:n])
             if normalize(name) == normalize(country) or name in found:
                 continue
-            hit = idx.match_place(name, None)
-            if (hit is not None and hit.method == "exact") or idx.match_admin1(name)[1] >= 1.0:
+            if _exact_place(idx, name) or idx.match_admin1(name)[1] >= 1.0:
                 found.append(name)
                 break
     return found
@@ -693,15 +702,13 @@ def town_for_site(country: str, location: str | None, sentence: str) -> str | No
     incident's sentence. None when the location is a known place, or no town is
     found (rule `town_for_site`).
     """
-    from pipeline.geo.gazetteer import country_code, country_index
     from pipeline.geo.names import normalize
 
     if not location:
         return None
-    cc = country_code(country)
-    if cc is None:
+    idx = _gazetteer_of(country)
+    if idx is None:
         return None
-    idx = country_index(cc)
 
     def known(name: str) -> bool:
         hit = idx.match_place(name, None)
@@ -878,7 +885,12 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
         and not (family == "protest" and protest_said)
     ):  # a march against rape is a protest
         return "violence_against_civilians_sexual_violence"
-    if _ABDUCTION_WORDS.search(sentence) and fatalities == 0 and family != "explosion":
+    if (
+        _ABDUCTION_WORDS.search(sentence)
+        and fatalities == 0
+        and (family != "explosion" or not explosive_named(sentence))
+    ):
+        # people taken away, and nothing fired from afar or exploding named: whatever family the model chose
         return "violence_against_civilians_abduction"
     if code == "violence_against_civilians_abduction" and _ARREST_WORDS.search(sentence) and "warrant" not in sentence:
         return "strategic_arrests"  # "police later arrested two suspects": a detention by the state is an arrest
@@ -915,8 +927,6 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
             return present[0]
         if not present and family == "explosion":
             # Nothing fired from afar in the sentence: what it does say decides.
-            if _ABDUCTION_WORDS.search(sentence) and fatalities == 0:
-                return "violence_against_civilians_abduction"
             if protest_said:
                 return protest_code
             if CLASH_WORDS.search(sentence) or FIGHTER_WORDS.search(sentence):
@@ -968,7 +978,8 @@ _DIRECT_ATTACK_WORDS = re.compile(
     re.IGNORECASE,
 )
 # Something exploded ("assailants struck" is no explosion; "a strike" unnamed may be one, see below).
-_EXPLODED = re.compile(r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up)\b", re.IGNORECASE)
+_EXPLODED_WORDS = r"explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up"
+_EXPLODED = re.compile(r"\b(?:" + _EXPLODED_WORDS + r")\b", re.IGNORECASE)
 
 
 def _fired_or_exploded(story: str) -> bool:
@@ -978,9 +989,7 @@ def _fired_or_exploded(story: str) -> bool:
 
 
 # An explosion the sentence names without saying what exploded: the model's explosion code stands.
-_BLAST_WORDS = re.compile(
-    r"\b(?:explo\w*|blasts?|bomb\w*|detonat\w*|bl[eo]w(?:n)? up|strikes?|struck)\b", re.IGNORECASE
-)
+_BLAST_WORDS = re.compile(r"\b(?:" + _EXPLODED_WORDS + r"|strikes?|struck)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -1034,13 +1043,11 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
     ("a woman was killed in Toretsk and a man in Velyka Novosilka"); a town told relative to another ("20 km
     from", "north of") or a region is not a place apart. Towns are names the gazetteer has exactly, for the
     country. Fewer than two towns: an empty list."""
-    from pipeline.geo.gazetteer import country_code, country_index
     from pipeline.geo.names import normalize
 
-    cc = country_code(country)
-    if cc is None:
+    idx = _gazetteer_of(country)
+    if idx is None:
         return []
-    idx = country_index(cc)
     mentions: list[tuple[str, int, int]] = []  # (name, start of name, end of name)
     for m in _TOWN_MENTION.finditer(sentence):
         words = m.group(1).split()
@@ -1050,10 +1057,8 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
             name = " ".join(words[:n])
             if normalize(name) == normalize(country) or _REGION_SUFFIX.search(name) or _DAY_OR_MONTH.match(name):
                 continue
-            hit = idx.match_place(name, None)
             after = sentence[m.start(1) + len(name) :]
-            known = hit is not None and hit.method == "exact"
-            if (known or (settlement and n == len(words))) and not _REGION_AFTER.match(after):
+            if (_exact_place(idx, name) or (settlement and n == len(words))) and not _REGION_AFTER.match(after):
                 if not any(normalize(name) == normalize(x) for x, _, _ in mentions):
                     mentions.append((name, m.start(1), m.start(1) + len(name)))
                 break
@@ -1160,10 +1165,5 @@ def tells_abduction_or_rape(text: str) -> bool:
 
 def place_known(country: str, name: str) -> bool:
     """Does the gazetteer know this exact name as a place of the country?"""
-    from pipeline.geo.gazetteer import country_code, country_index
-
-    cc = country_code(country)
-    if cc is None:
-        return False
-    hit = country_index(cc).match_place(name, None)
-    return hit is not None and hit.method == "exact"
+    idx = _gazetteer_of(country)
+    return idx is not None and _exact_place(idx, name)

@@ -54,6 +54,7 @@ from pipeline.extraction.normalise import (
     CLASH_WORDS,
     FIGHTER_WORDS,
     SITE_WORDS,
+    PlacePart,
     actor_rules,
     actors_for,
     claimant_named,
@@ -1131,15 +1132,23 @@ def _part_toll(part: str) -> int | None:
     return next(iter(counts)) if len(counts) == 1 else None
 
 
+def _means_of(part: PlacePart, event_type: str, sub_event_type: str) -> tuple[str, str]:
+    """A clause's own weapon settles its explosion's sub-event type ("one in regime rocket fire in Frike and
+    another in an air strike in Khan Sheikhun"); a plain list shares the incident's."""
+    weapon = explosive_named(part.text) if not part.listed and event_type == "Explosions/Remote violence" else None
+    return EVENT_CODES[weapon] if weapon is not None else (event_type, sub_event_type)
+
+
 def one_event_per_place(drafts: list[Draft], text: str) -> list[Draft]:
     """Rule `one_event_per_place`: an incident whose sentence tells the same kind of incident at several towns
     ("protests in Doba and Sarh", "a woman was killed in Toretsk and a man in Velyka Novosilka") is one event
     per town, as the codebook codes one event per place and day "even in one sentence".
 
-    The model's incident must be at one of the towns (the first, when its location names several). Each town gets a copy of the incident at that town; a
-    toll is split by the clause that tells each town (the one number the clause states; the remainder of the
-    incident's toll for a clause that states none); a toll over a plain list of towns cannot be split, so
-    such an incident stays one. A town that another incident of the same sentence is already at is left to it."""
+    The model's incident must be at one of the towns (the first, when its location names several: "Doba and
+    Sarh"). Each town gets a copy of the incident at that town; a toll is split by the clause that tells each
+    town (the one number the clause states; the remainder of the incident's toll for a clause that states
+    none); a toll over a plain list of towns cannot be split, so such an incident stays one. A town that
+    another incident of the same sentence is already at is left to it."""
     if not rules.enabled("one_event_per_place"):
         return drafts
     out: list[Draft] = []
@@ -1153,12 +1162,9 @@ def one_event_per_place(drafts: list[Draft], text: str) -> list[Draft]:
             own = [p for p in parts if names_place(p.town, draft.location) or names_place(draft.location, p.town)]
             if not own:
                 continue  # the model put the incident elsewhere
-            # ("Doba and Sarh" as one location is at the first)
-            if parts[0].listed:
-                if draft.fatalities:
-                    break  # one toll over a list of towns: not split
-                tolls = [0] * len(parts)
-            elif not draft.fatalities or not states_deaths(sentence.text):
+            if parts[0].listed and draft.fatalities:
+                break  # one toll over a list of towns: not split
+            if parts[0].listed or not draft.fatalities or not states_deaths(sentence.text):
                 tolls = [0] * len(parts)
             else:
                 stated = [_part_toll(p.text) for p in parts]
@@ -1166,24 +1172,13 @@ def one_event_per_place(drafts: list[Draft], text: str) -> list[Draft]:
                 unknown = [i for i, t in enumerate(stated) if t is None]
                 rest = max(draft.fatalities - known, 0)
                 tolls = [t if t is not None else (rest if len(unknown) == 1 else 0) for t in stated]
+            split = [*draft.rules, "one_event_per_place"]
             for part, toll in zip(parts, tolls, strict=True):
-                if part is own[0]:
-                    draft.location, draft.fatalities, draft.per_side = part.town, toll, False
-                    weapon = explosive_named(part.text) if not part.listed else None
-                    if weapon is not None and draft.event_type == "Explosions/Remote violence":
-                        draft.event_type, draft.sub_event_type = EVENT_CODES[weapon]
-                    draft.rules = [*draft.rules, "one_event_per_place"]
-                    continue
-                if (sentence.number, part.town.lower()) in at:
+                if part is own[0] or (sentence.number, part.town.lower()) in at:
                     continue
                 at.add((sentence.number, part.town.lower()))
                 admin1, location = settle_places(draft.country, None, part.town, text)
-                etype, sub = draft.event_type, draft.sub_event_type
-                weapon = (
-                    explosive_named(part.text) if not part.listed and etype == "Explosions/Remote violence" else None
-                )
-                if weapon is not None:  # "one in regime rocket fire in Frike and another in an air strike in ..."
-                    etype, sub = EVENT_CODES[weapon]
+                etype, sub = _means_of(part, draft.event_type, draft.sub_event_type)
                 out.append(
                     dataclasses.replace(
                         draft,
@@ -1194,8 +1189,11 @@ def one_event_per_place(drafts: list[Draft], text: str) -> list[Draft]:
                         fatalities=toll,
                         per_side=False,
                         sentences=[sentence],
-                        rules=[*draft.rules, "one_event_per_place"],
+                        rules=split,
                     )
                 )
+            draft.event_type, draft.sub_event_type = _means_of(own[0], draft.event_type, draft.sub_event_type)
+            draft.location, draft.fatalities, draft.per_side = own[0].town, tolls[parts.index(own[0])], False
+            draft.rules = split
             break
     return out

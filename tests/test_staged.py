@@ -4,6 +4,7 @@ The model only lists incidents and fills slots; everything here is code and
 must be right on its own, whatever the model says.
 """
 
+import dataclasses
 import json
 from dataclasses import replace
 from datetime import date
@@ -1137,8 +1138,21 @@ def test_a_lede_that_counts_bodies_is_read_and_each_sentence_grounds_its_own_tol
         ),
         # a town told relative to another is one place
         ("Nigeria", "Gunmen attacked a village 20 km from Gusau and near Kaura Namoda.", []),
-        # regions are not towns
+        # regions are not towns in a list
         ("Syria", "Clashes went on in Idlib and Hama provinces.", []),
+        # but a region that a clause of its own is at is a place apart, whatever words come before the join
+        (
+            "Nigeria",
+            "In Gusau district, bandits used explosives to blow up a bridge, while in Bakura district gunmen "
+            "raided a police post.",
+            [("Gusau", False), ("Bakura", False)],
+        ),
+        # a distance told inside the first clause does not tie the second town to the first
+        (
+            "Nigeria",
+            "Two farmers were killed in Gusau, 20 km from the state capital, and a trader in Kaura Namoda.",
+            [("Gusau", False), ("Kaura Namoda", False)],
+        ),
         # one town only
         ("Nigeria", "Two farmers were shot dead in Gusau on Monday.", []),
     ],
@@ -1460,6 +1474,61 @@ def test_deaths_told_near_a_peaceful_protest_are_another_incident():
         4, "A week earlier, a dozen people were killed in Khash.", "Protests", "Protest with intervention", 12
     )
     assert len(group_drafts([march, earlier])) == 2
+
+
+def test_a_swept_clash_without_deaths_or_day_stands_only_at_a_town_its_sentence_names():
+    from pipeline.extraction.staged import _stands_without_deaths
+    from schemas import Actor
+
+    def draft(text, location):
+        made = make_draft(
+            text,
+            number=6,
+            event_type="Battles",
+            sub_event_type="Armed clash",
+            actor2=Actor(name="Police Forces of Nigeria", actor_type="state_forces"),
+            location=location,
+        )
+        return made, made.sentences[0]
+
+    raid = "Meanwhile in Gusau, gunmen raided a police post; no one was hurt."
+    assert _stands_without_deaths(*draft(raid, "Gusau"), screened_in=True)
+    assert not _stands_without_deaths(*draft(raid, "Gusau"), screened_in=False)  # never screened in
+    # a place the sentence does not name, or no place: background told in passing
+    assert not _stands_without_deaths(*draft(raid, "Kaura Namoda"), screened_in=True)
+    assert not _stands_without_deaths(*draft("Gunmen have raided police posts for years.", None), screened_in=True)
+    # "the village of X" names a settlement the gazetteer may not know
+    village = "Gunmen also fired on the village of Tudun Wada, the police said."
+    assert _stands_without_deaths(*draft(village, "Tudun Wada"), screened_in=True)
+
+
+def test_an_incident_named_as_one_already_told_joins_it_whatever_its_own_words_suggest():
+    from pipeline.extraction.staged import group_drafts
+    from schemas import Actor
+
+    army = Actor(name="Military Forces of Nigeria", actor_type="state_forces")
+    attack = make_draft("Gunmen killed 30 villagers in Kurmi on Sunday.", location="Kurmi", fatalities=30)
+    told = "Sunday's attack on Kurmi came a day after soldiers left the area."
+    clash = make_draft(
+        told, number=2, event_type="Battles", sub_event_type="Armed clash", actor2=army, location="Kurmi village"
+    )
+    (merged,) = group_drafts([attack, clash])
+    assert (merged.sub_event_type, merged.fatalities, len(merged.sentences)) == ("Attack", 30, 2)
+    # a new toll of its own, another place, or no reference to a known incident: two events
+    with_toll = dataclasses.replace(clash, fatalities=4)
+    elsewhere = dataclasses.replace(clash, location="Gusau")
+    fresh = make_draft(
+        "Soldiers clashed with gunmen near Kurmi.",
+        number=2,
+        event_type="Battles",
+        sub_event_type="Armed clash",
+        actor2=army,
+        location="Kurmi",
+    )
+    for other in (with_toll, elsewhere, fresh):
+        assert len(group_drafts([attack, other])) == 2
+    with rules.disabled(["told_before"]):
+        assert len(group_drafts([attack, clash])) == 2
 
 
 def test_a_swept_abduction_without_deaths_stands_only_when_its_sentence_tells_one():

@@ -1048,7 +1048,7 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
     idx = _gazetteer_of(country)
     if idx is None:
         return []
-    mentions: list[tuple[str, int, int]] = []  # (name, start of name, end of name)
+    mentions: list[tuple[str, int, int, bool]] = []  # (name, start of name, end of name, a region)
     for m in _TOWN_MENTION.finditer(sentence):
         words = m.group(1).split()
         # "the village of Frike" says it is a settlement, known to the gazetteer or not
@@ -1058,28 +1058,33 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
             if normalize(name) == normalize(country) or _REGION_SUFFIX.search(name) or _DAY_OR_MONTH.match(name):
                 continue
             after = sentence[m.start(1) + len(name) :]
-            if (_exact_place(idx, name) or (settlement and n == len(words))) and not _REGION_AFTER.match(after):
-                if not any(normalize(name) == normalize(x) for x, _, _ in mentions):
-                    mentions.append((name, m.start(1), m.start(1) + len(name)))
+            region = _REGION_AFTER.match(after) is not None
+            # "in Bolan district, ... while in Mastung district": a region that a clause of its own is at
+            if _exact_place(idx, name) or (settlement and n == len(words)) or (region and n == len(words)):
+                if not any(normalize(name) == normalize(x) for x, *_ in mentions):
+                    mentions.append((name, m.start(1), m.start(1) + len(name), region))
                 break
     if len(mentions) < 2:
         return []
     # the longest run of towns, each joined to the one before as a list item or a clause of its own
-    runs: list[list[tuple[str, int, int, bool]]] = [[(*mentions[0], True)]]
+    # (a region is a place apart only as a clause of its own: "Idlib and Hama provinces" is one region list)
+    runs: list[list[tuple[str, int, int, bool]]] = [[(*mentions[0][:3], True)]]
     for prev, cur in zip(mentions, mentions[1:], strict=False):
         gap = sentence[prev[2] : cur[1]]
-        listed = _LIST_GAP.match(gap) is not None
+        joins = list(_CLAUSE_JOIN.finditer(gap))
+        listed = _LIST_GAP.match(gap) is not None and not (prev[3] or cur[3])
         clause = (
-            not listed
+            _LIST_GAP.match(gap) is None
             and len(gap) <= 150
-            and _CLAUSE_JOIN.search(gap) is not None
+            and bool(joins)
             and _CLAUSE_END.search(gap) is not None
-            and not _RELATIVE.search(gap)
+            # "20 km from X", "north of X": the town after the last join is told relative to the other
+            and not _RELATIVE.search(gap[joins[-1].end() :] if joins else gap)
         )
         if listed or clause:
-            runs[-1].append((*cur, listed))
+            runs[-1].append((*cur[:3], listed))
         else:
-            runs.append([(*cur, True)])
+            runs.append([(*cur[:3], True)])
     run = max(runs, key=len)
     if len(run) < 2:
         return []

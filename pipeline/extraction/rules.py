@@ -70,6 +70,9 @@ RULES: dict[str, str] = {
     "one_event_per_place": "an incident whose sentence tells the same kind of incident at several towns (a "
     "plain list, or a clause per town) becomes one event per town, its toll split by the clause that tells each",
     "sentence_merge": "sentences about the same incident merged into one event",
+    "told_before": "a sentence that names a violent incident at the same place as one already told (\"Sunday's "
+    'attack on the village"), adding no toll of its own, is merged into it even when its own words suggest '
+    "another code",
     # dates and places
     "date_from_other_sentence": "the event day taken from a later or earlier sentence about the same incident",
     "town_for_site": "a location the gazetteer does not know as a place (a school, a market, a district) "

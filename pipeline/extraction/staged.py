@@ -490,9 +490,30 @@ def _same_place(a: str, b: str) -> bool:
     return bool(short) and re.search(r"\b" + re.escape(short) + r"\b", long_) is not None
 
 
+# "Sunday's attack on Gawa Qanqa village took place a day after ...": an incident named with a definite
+# article or its day, as one the reader already knows.
+_TOLD_BEFORE = re.compile(
+    r"\b(?:[Tt]he|[Tt]his|[Tt]hat|[A-Z][a-z]+day[’']s)\s+(?:\w+\s+)?"
+    r"(?:attack|assault|raid|ambush|massacre|killings|bombing|blast|explosion)\b"
+)
+_HARM_TYPES = frozenset({"Battles", "Explosions/Remote violence", "Violence against civilians", "Riots"})
+
+
+def _told_before(a: Draft, b: Draft) -> bool:
+    """Does sentence draft `b` name the violent incident of draft `a`, at its place, as one already told, adding
+    no toll of its own? Then it is more about that incident, whatever code its own words suggest."""
+    return (
+        rules.enabled("told_before")
+        and {a.event_type, b.event_type} <= _HARM_TYPES
+        and bool(a.location and b.location and _same_place(a.location, b.location))
+        and b.fatalities in (0, a.fatalities)
+        and _TOLD_BEFORE.search(b.sentences[0].text) is not None
+    )
+
+
 def _compatible(a: Draft, b: Draft) -> bool:
     """Can sentence draft `b` be more about the incident of draft `a`?"""
-    if a.event_type != b.event_type:
+    if a.event_type != b.event_type and not _told_before(a, b):
         return False
     if a.cue and b.cue and (a.cue.start != b.cue.start and not (a.cue.end and a.cue.start <= b.cue.start <= a.cue.end)):
         return False
@@ -797,7 +818,18 @@ def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: boo
         # an attack on people on a day of its own, who were shot at or hurt ("On November 1, militants opened
         # fire on two labourers"); other undeadly "attacks" are mostly statements about an incident
         return draft.cue is not None and _HURT_OR_SHOT_AT.search(sentence.text) is not None
+    if draft.cue is None and draft.event_type in ("Battles", "Explosions/Remote violence"):
+        # a clash or blast with no day of its own stands at a town its own sentence names ("while in Mastung
+        # district gunmen raided a police station"), as one event per place; elsewhere it is mostly background
+        return bool(draft.location) and _town_of_its_own(draft.country, draft.location or "", sentence.text)
     return draft.cue is not None or draft.event_type in ("Protests", "Riots") or "territory" in draft.sub_event_type
+
+
+def _town_of_its_own(country: str, location: str, sentence: str) -> bool:
+    """Does the sentence name the location as a town: one the gazetteer knows, or "the town of X"?"""
+    if re.search(r"\bthe\s+(?:(?:port\s+)?city|town|village)\s+of\s+" + re.escape(location) + r"\b", sentence):
+        return True
+    return any(names_place(town, location) for town in towns_named(country, sentence))
 
 
 def _places_told(drafts: list[Draft]) -> tuple[str, list[str]] | None:

@@ -592,6 +592,21 @@ def test_a_place_given_as_region_finds_its_region():
     assert settle_places("Myanmar", None, "Nyaung Kone", text4) == ("Yangon", "Nyaung Kone")
 
 
+def test_arms_seized_or_defused_are_no_blast():
+    from pipeline.extraction.normalise import explosive_named, reconcile_event
+
+    seized = "Soldiers killed six gunmen in the forest on Friday, recovering rifles and two explosive devices."
+    assert explosive_named(seized) is None
+    assert reconcile_event("explosion_remote_explosive_landmine_ied", seized, 6) == "battle_armed_clash"
+    defused = "Police defused a roadside bomb near the market on Monday."
+    assert explosive_named(defused) is None
+    # a device that went off is still a blast, even in a sentence that also tells of arms found
+    blast = "A roadside bomb killed three soldiers; troops later found two more devices and rifles."
+    assert explosive_named(blast) == "explosion_remote_explosive_landmine_ied"
+    with rules.disabled(["arms_seized_no_blast"]):
+        assert explosive_named(seized) == "explosion_remote_explosive_landmine_ied"
+
+
 def test_clashes_are_battles_and_armed_victims_make_a_clash():
     from pipeline.extraction.answers import IncidentSlots
     from pipeline.extraction.normalise import reconcile_event

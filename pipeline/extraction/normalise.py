@@ -18,6 +18,7 @@ from typing import Any
 
 from unidecode import unidecode
 
+from pipeline.extraction import rules
 from pipeline.paths import data_file
 from schemas import Actor
 from schemas.taxonomy import ActorType
@@ -865,8 +866,23 @@ def actors_for(etype: str, sub: str, actor1: Actor, actor2: Actor | None) -> tup
     return actor1, actor2
 
 
+# Arms taken, found or made safe are no blast: "seizing 10 firearms and three explosive devices", "defused a
+# roadside bomb" (what the troops fought or did is told by the rest of the sentence).
+_ARMS_SEIZED = re.compile(
+    r"\b(?:seiz(?:e|es|ed|ing)|recover(?:s|ed|ing)?|confiscat(?:e|es|ed|ing)|defus(?:e|es|ed|ing)|"
+    r"dismantl(?:e|es|ed|ing)|found|discovered|captur(?:e|es|ed|ing))\s+(?:[\w,'’-]+\s+){0,8}?"
+    r"(?:explosive devices?|explosives|IEDs?|bombs?|grenades?|land ?mines?|mortars?|rockets?|missiles?)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_arms_seized(text: str) -> str:
+    return _ARMS_SEIZED.sub(" ", text) if rules.enabled("arms_seized_no_blast") else text
+
+
 def explosive_named(text: str) -> str | None:
     """The event code of the first kind of explosive or strike the text names, or None."""
+    text = _without_arms_seized(text)
     return next((c for c, pattern in _EXPLOSION_WORDS if pattern.search(text)), None)
 
 
@@ -922,7 +938,10 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
         # (the state or a non-state side as the winner is settled with the actors, see `territory_code`)
         return "battle_nonstate_actor_overtakes_territory"
     if family == "explosion" or code == "violence_against_civilians_attack":
-        present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]
+        used = _without_arms_seized(sentence)
+        present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(used)]
+        if used != sentence and present != [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]:
+            rules.fired("arms_seized_no_blast")
         if present and (code not in present or present[0] == "explosion_suicide_bomb"):
             return present[0]
         if not present and family == "explosion":

@@ -27,6 +27,8 @@ RULES: dict[str, str] = {
     "unarmed target; civilians are no side of a battle",
     "event_code_from_sentence": "event code changed to the sub-event type the incident's sentence names "
     "(rape, abduction, mob, protest, the kind of explosive, clashes, a deal signed, a place taken, arrests)",
+    "arms_seized_no_blast": 'explosives or rockets seized, found or defused ("seizing three explosive devices") '
+    "name no means of attack when the event code is read from the sentence",
     "civilians_are_the_target": "Civilians given as actor1 moved to actor2",
     "fighters_killed_is_a_battle": "an attack in whose sentence fighters died or fought, and no civilian, "
     "becomes an armed clash (the fighters who attacked, as the model named them, do not count)",

@@ -1529,6 +1529,7 @@ def test_an_incident_named_as_one_already_told_joins_it_whatever_its_own_words_s
     )
     (merged,) = group_drafts([attack, clash])
     assert (merged.sub_event_type, merged.fatalities, len(merged.sentences)) == ("Attack", 30, 2)
+    assert "told_before" in merged.rules
     # a new toll of its own, another place, or no reference to a known incident: two events
     with_toll = dataclasses.replace(clash, fatalities=4)
     elsewhere = dataclasses.replace(clash, location="Gusau")

@@ -595,6 +595,14 @@ def _merge(a: Draft, b: Draft) -> Draft:
     )
 
 
+def _merged(a: Draft, b: Draft) -> Draft:
+    """`b` folded into `a`, recording `told_before` when only that rule let a sentence of another code join."""
+    merged = _merge(a, b)
+    if a.event_type != b.event_type:
+        merged.rules = [*merged.rules, "told_before"]
+    return merged
+
+
 def group_drafts(drafts: list[Draft]) -> list[Draft]:
     """Fold each sentence into the incident just before it when they fit together.
 
@@ -608,7 +616,7 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
     grouped: list[Draft] = []
     for draft in drafts:
         if grouped and _compatible(grouped[-1], draft):
-            grouped[-1] = _merge(grouped[-1], draft)
+            grouped[-1] = _merged(grouped[-1], draft)
             continue
         for i, kept in enumerate(grouped[:-1]):
             if (
@@ -616,7 +624,7 @@ def group_drafts(drafts: list[Draft]) -> list[Draft]:
                 and kept.actors & draft.actors
                 and _same_place(kept.location or "", draft.location or "")  # both unnamed is the same too
             ):
-                grouped[i] = _merge(kept, draft)
+                grouped[i] = _merged(kept, draft)
                 break
         else:
             grouped.append(draft)

@@ -880,10 +880,21 @@ def _without_arms_seized(text: str) -> str:
     return _ARMS_SEIZED.sub(" ", text) if rules.enabled("arms_seized_no_blast") else text
 
 
+def _explosions_in(text: str) -> list[str]:
+    """The event codes of the kinds of explosive or strike the text names, in the table's order."""
+    return [c for c, pattern in _EXPLOSION_WORDS if pattern.search(text)]
+
+
 def explosive_named(text: str) -> str | None:
     """The event code of the first kind of explosive or strike the text names, or None."""
-    text = _without_arms_seized(text)
-    return next((c for c, pattern in _EXPLOSION_WORDS if pattern.search(text)), None)
+    return next(iter(_explosions_in(_without_arms_seized(text))), None)
+
+
+def named_as_settlement(place: str, sentence: str) -> bool:
+    """Does the sentence call the place a settlement ("the town of X", "the village of X")?"""
+    return any(
+        _SETTLEMENT_OF.search(sentence[: m.start()]) for m in re.finditer(r"\b" + re.escape(place) + r"\b", sentence)
+    )
 
 
 def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None = None) -> str:
@@ -939,8 +950,8 @@ def reconcile_event(code: str, sentence: str, fatalities: int, story: str | None
         return "battle_nonstate_actor_overtakes_territory"
     if family == "explosion" or code == "violence_against_civilians_attack":
         used = _without_arms_seized(sentence)
-        present = [c for c, pattern in _EXPLOSION_WORDS if pattern.search(used)]
-        if used != sentence and present != [c for c, pattern in _EXPLOSION_WORDS if pattern.search(sentence)]:
+        present = _explosions_in(used)
+        if used != sentence and present != _explosions_in(sentence):
             rules.fired("arms_seized_no_blast")
         if present and (code not in present or present[0] == "explosion_suicide_bomb"):
             return present[0]
@@ -1091,9 +1102,10 @@ def places_apart(country: str, sentence: str) -> list[PlacePart]:
     for prev, cur in zip(mentions, mentions[1:], strict=False):
         gap = sentence[prev[2] : cur[1]]
         joins = list(_CLAUSE_JOIN.finditer(gap))
-        listed = _LIST_GAP.match(gap) is not None and not (prev[3] or cur[3])
+        plain = _LIST_GAP.match(gap) is not None
+        listed = plain and not (prev[3] or cur[3])
         clause = (
-            _LIST_GAP.match(gap) is None
+            not plain
             and len(gap) <= 150
             and bool(joins)
             and _CLAUSE_END.search(gap) is not None

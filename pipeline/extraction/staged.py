@@ -64,6 +64,7 @@ from pipeline.extraction.normalise import (
     intervener_named,
     is_armed,
     is_generic,
+    named_as_settlement,
     normalise_actor,
     place_known,
     places_apart,
@@ -835,9 +836,9 @@ def _stands_without_deaths(draft: Draft, sentence: Sentence, *, screened_in: boo
 
 def _town_of_its_own(country: str, location: str, sentence: str) -> bool:
     """Does the sentence name the location as a town: one the gazetteer knows, or "the town of X"?"""
-    if re.search(r"\bthe\s+(?:(?:port\s+)?city|town|village)\s+of\s+" + re.escape(location) + r"\b", sentence):
-        return True
-    return any(names_place(town, location) for town in towns_named(country, sentence))
+    return named_as_settlement(location, sentence) or any(
+        names_place(town, location) for town in towns_named(country, sentence)
+    )
 
 
 def _places_told(drafts: list[Draft]) -> tuple[str, list[str]] | None:
